@@ -1,0 +1,72 @@
+package server
+
+import (
+	"errors"
+	"strings"
+	"unicode/utf16"
+
+	"github.com/sofs-dev/sofs/smb/vfs"
+)
+
+// errInvalidParameter is a request the protocol forbids (becomes STATUS_INVALID_PARAMETER).
+var errInvalidParameter = errors.New("invalid parameter")
+
+// maxNameUnits is the longest path element NTFS allows, in UTF-16 code units.
+const maxNameUnits = 255
+
+// sharePath turns a CREATE (or rename target) name into a vfs name: '\\'-separated elements
+// become '/'-separated, the default data stream suffix "::$DATA" is dropped, and every element is
+// checked against the NTFS naming rules (MS-FSCC 2.1.5.2). The share root is "".
+//
+// A leading backslash is refused with STATUS_INVALID_PARAMETER as Windows does (MS-SMB2 3.3.5.9:
+// the name is relative to the share). Trailing backslashes are tolerated for directories.
+func sharePath(name string) (string, error) {
+	if strings.HasPrefix(name, `\`) {
+		return "", errInvalidParameter
+	}
+	name = strings.TrimSuffix(name, "::$DATA")
+	name = strings.TrimRight(name, `\`)
+	if name == "" {
+		return "", nil
+	}
+	elems := strings.Split(name, `\`)
+	for _, e := range elems {
+		if err := checkElement(e); err != nil {
+			return "", err
+		}
+	}
+	return strings.Join(elems, "/"), nil
+}
+
+// checkElement validates one path element.
+func checkElement(e string) error {
+	if e == "" || e == "." || e == ".." {
+		return vfs.ErrInvalidName
+	}
+	for _, c := range e {
+		if c < 0x20 || strings.ContainsRune(`"*/:<>?|\`, c) || c == 0xFFFD {
+			return vfs.ErrInvalidName
+		}
+	}
+	if utf16Len(e) > maxNameUnits {
+		return vfs.ErrInvalidName
+	}
+	return nil
+}
+
+func utf16Len(s string) int {
+	n := 0
+	for _, c := range s {
+		n += utf16.RuneLen(c)
+	}
+	return n
+}
+
+// parentAndBase splits a vfs name into its parent directory and last element.
+func parentAndBase(name string) (string, string) {
+	i := strings.LastIndexByte(name, '/')
+	if i < 0 {
+		return "", name
+	}
+	return name[:i], name[i+1:]
+}
