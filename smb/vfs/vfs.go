@@ -181,4 +181,8 @@ var (
 	ErrInUse        = errors.New("object in use")
 	ErrNotSupported = errors.New("operation not supported")
 	ErrIO           = errors.New("I/O error")
+	// Errors from the open table.
+	ErrSharingViolation = errors.New("sharing violation")
+	ErrDeletePending    = errors.New("delete pending")
+	ErrCannotDelete     = errors.New("cannot delete")
 )

@@ -1,0 +1,186 @@
+package vfs
+
+import (
+	"fmt"
+	"sync"
+)
+
+// Access is an open's granted access, with the MS-FSCC/MS-SMB2 2.2.13.1 bit values.
+type Access uint32
+
+const (
+	AccessReadData    Access = 0x00000001
+	AccessWriteData   Access = 0x00000002
+	AccessAppendData  Access = 0x00000004
+	AccessReadEA      Access = 0x00000008
+	AccessWriteEA     Access = 0x00000010
+	AccessExecute     Access = 0x00000020
+	AccessDeleteChild Access = 0x00000040
+	AccessReadAttr    Access = 0x00000080
+	AccessWriteAttr   Access = 0x00000100
+	AccessDelete      Access = 0x00010000
+	AccessReadControl Access = 0x00020000
+	AccessWriteDAC    Access = 0x00040000
+	AccessWriteOwner  Access = 0x00080000
+	AccessSynchronize Access = 0x00100000
+)
+
+// ShareMode says which other opens an open tolerates (MS-SMB2 2.2.13 ShareAccess).
+type ShareMode uint32
+
+const (
+	ShareRead   ShareMode = 0x1
+	ShareWrite  ShareMode = 0x2
+	ShareDelete ShareMode = 0x4
+)
+
+// OpenTable holds the opens of every object of one FS, keyed by file id: the state that must be
+// consistent whichever connection (or, later, node) an open came through. It checks share modes
+// (MS-FSA 2.1.5.1.2, "Algorithm to Check Sharing Access") and keeps delete-pending state so the
+// last close deletes. It knows nothing of SMB messages. One mutex guards it; it never does I/O.
+type OpenTable struct {
+	mu   sync.Mutex
+	objs map[uint64]*object
+}
+
+type object struct {
+	opens         map[*Open]struct{}
+	deletePending bool
+}
+
+// Open is one registered open of an object.
+type Open struct {
+	table         *OpenTable
+	id            uint64
+	access        Access
+	share         ShareMode
+	deleteOnClose bool
+	closed        bool
+}
+
+// NewOpenTable returns an empty table.
+func NewOpenTable() *OpenTable { return &OpenTable{objs: make(map[uint64]*object)} }
+
+// dataAccess reports whether an access mask takes part in share-mode checks: opens for attributes,
+// security or synchronisation only never conflict (MS-FSA 2.1.5.1.2).
+func dataAccess(a Access) bool {
+	return a&(AccessReadData|AccessWriteData|AccessAppendData|AccessExecute|AccessDelete) != 0
+}
+
+// conflicts reports whether an open with access a and share s conflicts with an existing open.
+func conflicts(a Access, s ShareMode, o *Open) bool {
+	if !dataAccess(a) || !dataAccess(o.access) {
+		return false
+	}
+	if o.share&ShareRead == 0 && a&(AccessReadData|AccessExecute) != 0 ||
+		o.share&ShareWrite == 0 && a&(AccessWriteData|AccessAppendData) != 0 ||
+		o.share&ShareDelete == 0 && a&AccessDelete != 0 {
+		return true
+	}
+	return s&ShareRead == 0 && o.access&(AccessReadData|AccessExecute) != 0 ||
+		s&ShareWrite == 0 && o.access&(AccessWriteData|AccessAppendData) != 0 ||
+		s&ShareDelete == 0 && o.access&AccessDelete != 0
+}
+
+// Check reports whether an open of object id with access and share would be allowed now,
+// without registering it (used before a create that would overwrite or supersede).
+func (t *OpenTable) Check(id uint64, access Access, share ShareMode) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.checkLocked(id, access, share)
+}
+
+func (t *OpenTable) checkLocked(id uint64, access Access, share ShareMode) error {
+	obj := t.objs[id]
+	if obj == nil {
+		return nil
+	}
+	if obj.deletePending {
+		return fmt.Errorf("object %d: %w", id, ErrDeletePending)
+	}
+	for o := range obj.opens {
+		if conflicts(access, share, o) {
+			return fmt.Errorf("object %d: %w", id, ErrSharingViolation)
+		}
+	}
+	return nil
+}
+
+// Open registers an open of object id, or fails with ErrSharingViolation or ErrDeletePending.
+func (t *OpenTable) Open(id uint64, access Access, share ShareMode) (*Open, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.checkLocked(id, access, share); err != nil {
+		return nil, err
+	}
+	obj := t.objs[id]
+	if obj == nil {
+		obj = &object{opens: make(map[*Open]struct{})}
+		t.objs[id] = obj
+	}
+	o := &Open{table: t, id: id, access: access, share: share}
+	obj.opens[o] = struct{}{}
+	return o, nil
+}
+
+// SetDeleteOnClose marks the open so that closing it sets delete pending (FILE_DELETE_ON_CLOSE).
+func (o *Open) SetDeleteOnClose() {
+	o.table.mu.Lock()
+	o.deleteOnClose = true
+	o.table.mu.Unlock()
+}
+
+// SetDeletePending sets or clears the object's delete-pending state (FileDispositionInformation).
+func (o *Open) SetDeletePending(v bool) {
+	o.table.mu.Lock()
+	defer o.table.mu.Unlock()
+	if obj := o.table.objs[o.id]; obj != nil {
+		obj.deletePending = v
+	}
+}
+
+// DeletePending reports whether the object will be deleted when its last open closes.
+func (o *Open) DeletePending() bool {
+	o.table.mu.Lock()
+	defer o.table.mu.Unlock()
+	obj := o.table.objs[o.id]
+	return obj != nil && (obj.deletePending || o.deleteOnClose)
+}
+
+// Close unregisters the open. It reports whether the caller must now delete the object: this was
+// the last open and delete is pending (set directly, or by a delete-on-close open closing).
+func (o *Open) Close() (deleteNow bool) {
+	t := o.table
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if o.closed {
+		return false
+	}
+	o.closed = true
+	obj := t.objs[o.id]
+	if obj == nil {
+		return false
+	}
+	if o.deleteOnClose {
+		obj.deletePending = true
+	}
+	delete(obj.opens, o)
+	if len(obj.opens) > 0 {
+		return false
+	}
+	delete(t.objs, o.id)
+	return obj.deletePending
+}
+
+// Rekey moves an object's opens to a new id (a backend whose ids change on rename; rare).
+func (t *OpenTable) Rekey(from, to uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if obj, ok := t.objs[from]; ok && from != to {
+		delete(t.objs, from)
+		t.objs[to] = obj
+		for o := range obj.opens {
+			o.id = to
+		}
+	}
+}

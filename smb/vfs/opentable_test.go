@@ -1,0 +1,83 @@
+package vfs
+
+import (
+	"errors"
+	"testing"
+
+	"pgregory.net/rapid"
+)
+
+func TestShareModes(t *testing.T) {
+	tab := NewOpenTable()
+	rw := AccessReadData | AccessWriteData
+	a, err := tab.Open(1, rw, ShareRead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tab.Open(1, AccessReadData, ShareRead|ShareWrite); err != nil {
+		t.Fatalf("reader sharing read+write refused: %v", err)
+	}
+	if _, err := tab.Open(1, AccessWriteData, ShareRead|ShareWrite); !errors.Is(err, ErrSharingViolation) {
+		t.Fatalf("writer admitted although the first open shares read only: %v", err)
+	}
+	if _, err := tab.Open(1, AccessReadData, ShareRead); !errors.Is(err, ErrSharingViolation) {
+		t.Fatalf("open not sharing write admitted beside a writer: %v", err)
+	}
+	if _, err := tab.Open(1, AccessReadAttr, 0); err != nil {
+		t.Fatalf("attribute-only open refused: %v", err)
+	}
+	a.Close()
+	if _, err := tab.Open(1, AccessWriteData, ShareRead|ShareWrite); !errors.Is(err, ErrSharingViolation) {
+		t.Fatal("second open (read, share read) should still block writers")
+	}
+}
+
+func TestDeleteOnClose(t *testing.T) {
+	tab := NewOpenTable()
+	all := ShareRead | ShareWrite | ShareDelete
+	a, _ := tab.Open(7, AccessDelete, all)
+	b, _ := tab.Open(7, AccessReadData, all)
+	a.SetDeleteOnClose()
+	if a.Close() {
+		t.Fatal("delete reported while another open remains")
+	}
+	if _, err := tab.Open(7, AccessReadData, all); !errors.Is(err, ErrDeletePending) {
+		t.Fatalf("open of a delete-pending object: %v", err)
+	}
+	if !b.Close() {
+		t.Fatal("last close did not report delete")
+	}
+	if _, err := tab.Open(7, AccessReadData, all); err != nil {
+		t.Fatalf("id reusable after delete: %v", err)
+	}
+}
+
+func TestDispositionCanBeCleared(t *testing.T) {
+	tab := NewOpenTable()
+	a, _ := tab.Open(3, AccessDelete, ShareDelete)
+	a.SetDeletePending(true)
+	a.SetDeletePending(false)
+	if a.Close() {
+		t.Fatal("cleared disposition still deleted")
+	}
+}
+
+// TestShareModeSymmetry: whether B can join A equals whether A could join B.
+func TestShareModeSymmetry(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		acc := func(l string) Access {
+			return Access(rapid.SampledFrom([]uint32{0x1, 0x2, 0x4, 0x20, 0x80, 0x10000, 0x3, 0x10003}).Draw(t, l))
+		}
+		sh := func(l string) ShareMode { return ShareMode(rapid.IntRange(0, 7).Draw(t, l)) }
+		a1, s1, a2, s2 := acc("a1"), sh("s1"), acc("a2"), sh("s2")
+		t1 := NewOpenTable()
+		_, _ = t1.Open(1, a1, s1)
+		_, e1 := t1.Open(1, a2, s2)
+		t2 := NewOpenTable()
+		_, _ = t2.Open(1, a2, s2)
+		_, e2 := t2.Open(1, a1, s1)
+		if (e1 == nil) != (e2 == nil) {
+			t.Fatalf("asymmetric: %v vs %v", e1, e2)
+		}
+	})
+}
