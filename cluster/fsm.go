@@ -208,6 +208,9 @@ func apply(s *State, c *Command) (Result, *Event) {
 		if !ok {
 			return fail("no node %q", c.Name)
 		}
+		if c.NodeState == NodeDown && n.State != NodeDown {
+			n.DownSince = c.Now
+		}
 		n.State, n.Draining = c.NodeState, c.Draining
 		return Result{}, &Event{Name: c.Name, Detail: "node " + string(n.State)}
 	case OpSetVote:

@@ -90,6 +90,8 @@ type Node struct {
 	Level   int    `json:"level"`
 	// Draining is set while a drain is moving groups off a paused node.
 	Draining bool `json:"draining,omitempty"`
+	// DownSince is when the node was declared Down (the leader's clock, carried in the command).
+	DownSince time.Time `json:"down_since,omitzero"`
 }
 
 // Network is a cluster network (a subnet the nodes talk over).
