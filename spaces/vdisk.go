@@ -1,0 +1,763 @@
+package spaces
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// lockStripes bounds the memory of per-region locks: region i uses stripe i%lockStripes.
+const lockStripes = 1024
+
+// zeroBlockSum is the CRC32C of a block of zeros: the checksum of never-written blocks.
+var zeroBlockSum = crc32c(make([]byte, BlockSize))
+
+// VirtualDisk is a fixed-size block device made of slabs, each with Copies copies on distinct
+// disks. ReadAt, WriteAt, Flush and Trim may be called concurrently. A write returns once every
+// live copy has the data; it is durable once Flush returns, or at once with write-through.
+type VirtualDisk struct {
+	pool           *Pool
+	rec            *vdiskRecord // guarded by pool.mu
+	name           string
+	size           int64
+	copies         int
+	slabSize       int64
+	regionSize     int64
+	regionsPerSlab int64
+	slabs          []*slab
+	locks          [lockStripes]sync.RWMutex
+	writeThrough   atomic.Bool
+	deleted        atomic.Bool
+
+	regionMu   sync.Mutex
+	regionLast map[int64]uint64 // region index -> completion sequence of its last write
+}
+
+// slabCopy is one copy of a slab: extent on disk. A rebuilding copy receives writes but serves no
+// reads until repair commits it.
+type slabCopy struct {
+	diskIndex  int
+	diskID     string
+	disk       *poolDisk // nil when the disk is absent
+	extent     int64
+	rebuilding bool
+}
+
+func (c slabCopy) dataOff(inSlab int64) int64 {
+	return c.disk.hdr.DataOffset + c.extent*c.disk.hdr.ExtentSize + inSlab
+}
+
+func (c slabCopy) sumOff(group int64) int64 {
+	return c.disk.hdr.DataOffset + c.extent*c.disk.hdr.ExtentSize + c.disk.hdr.SlabSize + group*BlockSize
+}
+
+type slab struct {
+	v     *VirtualDisk
+	index int64
+	mu    sync.RWMutex
+	list  []slabCopy
+
+	sumsMu      sync.Mutex
+	sums        []uint32 // per block; nil until loaded
+	dirtyGroups map[int64]bool
+	csumWriteMu sync.Mutex // serialises checksum-block writes so the newest snapshot lands last
+}
+
+func newVirtualDisk(p *Pool, rec *vdiskRecord) *VirtualDisk {
+	v := &VirtualDisk{pool: p, rec: rec, name: rec.Name, size: rec.Size, copies: rec.Copies,
+		slabSize: p.meta.SlabSize, regionSize: p.meta.RegionSize, regionLast: map[int64]uint64{}}
+	v.regionsPerSlab = v.slabSize / v.regionSize
+	for i, refs := range rec.Slabs {
+		s := &slab{v: v, index: int64(i), dirtyGroups: map[int64]bool{}}
+		for _, r := range refs {
+			p.used[r] = true
+			s.list = append(s.list, slabCopy{diskIndex: int(r[0]), diskID: p.meta.Disks[r[0]].ID, disk: p.disks[r[0]], extent: r[1]})
+		}
+		v.slabs = append(v.slabs, s)
+	}
+	return v
+}
+
+// Name is the virtual disk's name.
+func (v *VirtualDisk) Name() string { return v.name }
+
+// Size is the virtual disk's size in bytes.
+func (v *VirtualDisk) Size() int64 { return v.size }
+
+// Resiliency is simple, mirror or mirror3.
+func (v *VirtualDisk) Resiliency() Resiliency { return resiliencyOf(v.copies) }
+
+// SetWriteThrough makes every write durable (data, checksums, sync) before it returns.
+func (v *VirtualDisk) SetWriteThrough(on bool) { v.writeThrough.Store(on) }
+
+// readCopies returns the copies that may serve reads, rotated by hint to spread load.
+func (s *slab) readCopies(hint int64) []slabCopy {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []slabCopy
+	for _, c := range s.list {
+		if c.disk.live() && !c.rebuilding {
+			out = append(out, c)
+		}
+	}
+	if len(out) > 1 {
+		k := int(hint % int64(len(out)))
+		out = append(out[k:], out[:k]...)
+	}
+	return out
+}
+
+// writeTargets returns every live copy, rebuilding ones included.
+func (s *slab) writeTargets() []slabCopy {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []slabCopy
+	for _, c := range s.list {
+		if c.disk.live() {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// unhealthyError names the slab and its disks when no copy is live.
+func (s *slab) unhealthyError() error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var names []string
+	for _, c := range s.list {
+		st := "absent"
+		if c.disk != nil {
+			st = "failed"
+		}
+		id := c.diskID
+		names = append(names, fmt.Sprintf("%s (%s)", id[:min(8, len(id))], st))
+	}
+	return fmt.Errorf("virtual disk %q slab %d: no live copy, disks %s: %w", s.v.name, s.index, strings.Join(names, ", "), ErrUnhealthy)
+}
+
+func groupOf(block int64) int64 { return block / sumsPerBlock }
+
+// ensureSums loads the slab's checksums on first use. For each checksum block it takes the first
+// copy whose block validates; an all-zero block on every copy means "never written" (the extent was
+// zeroed at allocation); if no copy has a usable block, the sums are recomputed from data. Groups
+// where some copy disagreed are marked dirty so the next Flush rewrites them on every copy.
+func (s *slab) ensureSums() error {
+	s.sumsMu.Lock()
+	defer s.sumsMu.Unlock()
+	if s.sums != nil {
+		return nil
+	}
+	p := s.v.pool
+	nblocks := s.v.slabSize / BlockSize
+	sums := make([]uint32, nblocks)
+	copies := s.readCopies(0)
+	if len(copies) == 0 {
+		return s.unhealthyError()
+	}
+	buf := alignedBuffer(BlockSize)
+	ngroups := checksumBlocksFor(s.v.slabSize)
+	for g := int64(0); g < ngroups; g++ {
+		lo, hi := g*sumsPerBlock, min((g+1)*sumsPerBlock, nblocks)
+		valid, zeros, disagree := false, 0, false
+		var first []uint32
+		for _, c := range copies {
+			if _, err := c.disk.dev.ReadAt(buf, c.sumOff(g)); err != nil {
+				p.stats.readErrors.Add(1)
+				disagree = true
+				continue
+			}
+			if allZero(buf) {
+				zeros++
+				if valid {
+					disagree = true
+				}
+				continue
+			}
+			got := make([]uint32, hi-lo)
+			if err := decodeChecksumBlock(buf, got); err != nil {
+				disagree = true
+				continue
+			}
+			if !valid {
+				valid, first = true, got
+				if zeros > 0 {
+					disagree = true
+				}
+			} else if !equalSums(first, got) {
+				disagree = true
+			}
+		}
+		switch {
+		case valid:
+			copy(sums[lo:hi], first)
+		case zeros > 0:
+			for i := lo; i < hi; i++ {
+				sums[i] = zeroBlockSum
+			}
+		default:
+			if err := s.recomputeSums(copies, lo, hi, sums); err != nil {
+				return err
+			}
+			p.stats.recomputed.Add(1)
+			disagree = true
+		}
+		if disagree {
+			s.dirtyGroups[g] = true
+		}
+	}
+	s.sums = sums
+	return nil
+}
+
+func equalSums(a, b []uint32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *slab) recomputeSums(copies []slabCopy, lo, hi int64, sums []uint32) error {
+	buf := alignedBuffer(int(hi-lo) * BlockSize)
+	var lastErr error
+	for _, c := range copies {
+		if _, err := c.disk.dev.ReadAt(buf, c.dataOff(lo*BlockSize)); err != nil {
+			lastErr = err
+			continue
+		}
+		for i := lo; i < hi; i++ {
+			sums[i] = crc32c(buf[(i-lo)*BlockSize : (i-lo+1)*BlockSize])
+		}
+		return nil
+	}
+	return fmt.Errorf("virtual disk %q slab %d: recompute checksums: %w", s.v.name, s.index, lastErr)
+}
+
+func (s *slab) getSums(first, n int64) []uint32 {
+	s.sumsMu.Lock()
+	defer s.sumsMu.Unlock()
+	return append([]uint32(nil), s.sums[first:first+n]...)
+}
+
+func (s *slab) setSums(first int64, vals []uint32) {
+	s.sumsMu.Lock()
+	defer s.sumsMu.Unlock()
+	copy(s.sums[first:], vals)
+	for g := groupOf(first); g <= groupOf(first+int64(len(vals))-1); g++ {
+		s.dirtyGroups[g] = true
+	}
+}
+
+// writeSums writes the slab's dirty checksum blocks (all of them if all is set) to targets (every
+// live copy when nil).
+func (s *slab) writeSums(targets []slabCopy, all bool) error {
+	s.csumWriteMu.Lock()
+	defer s.csumWriteMu.Unlock()
+	s.sumsMu.Lock()
+	if s.sums == nil {
+		s.sumsMu.Unlock()
+		return nil
+	}
+	nblocks := int64(len(s.sums))
+	var groups []int64
+	if all {
+		for g := int64(0); g < checksumBlocksFor(s.v.slabSize); g++ {
+			groups = append(groups, g)
+		}
+	} else {
+		for g := range s.dirtyGroups {
+			groups = append(groups, g)
+		}
+		clear(s.dirtyGroups)
+	}
+	blocks := alignedBuffer(len(groups) * BlockSize)
+	for i, g := range groups {
+		encodeChecksumBlock(s.sums[g*sumsPerBlock:min((g+1)*sumsPerBlock, nblocks)], blocks[i*BlockSize:(i+1)*BlockSize])
+	}
+	s.sumsMu.Unlock()
+	if len(groups) == 0 {
+		return nil
+	}
+	if targets == nil {
+		targets = s.writeTargets()
+	}
+	var errs []error
+	for _, c := range targets {
+		var err error
+		for i, g := range groups {
+			if _, err = c.disk.dev.WriteAt(blocks[i*BlockSize:(i+1)*BlockSize], c.sumOff(g)); err != nil {
+				break
+			}
+		}
+		c.disk.needSync.Store(true)
+		if err != nil {
+			if ferr := s.v.pool.failDisk(c.disk, fmt.Errorf("write checksums of slab %d: %w", s.index, err)); ferr != nil {
+				errs = append(errs, ferr)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ReadAt reads len(p) bytes at off. Every block is verified against its CRC32C; a block that fails
+// (or whose copy returns an I/O error) is served from another copy and rewritten on the bad one.
+func (v *VirtualDisk) ReadAt(p []byte, off int64) (int, error) {
+	if v.deleted.Load() {
+		return 0, fmt.Errorf("virtual disk %q: deleted", v.name)
+	}
+	if off < 0 {
+		return 0, fmt.Errorf("virtual disk %q: negative offset %d", v.name, off)
+	}
+	want := len(p)
+	if off >= v.size {
+		return 0, io.EOF
+	}
+	if int64(want) > v.size-off {
+		p = p[:v.size-off]
+	}
+	done := 0
+	for done < len(p) {
+		pos := off + int64(done)
+		end := min((pos/v.regionSize+1)*v.regionSize, off+int64(len(p)))
+		if err := v.readRegion(p[done:done+int(end-pos)], pos); err != nil {
+			return done, fmt.Errorf("virtual disk %q: read at %d: %w", v.name, pos, err)
+		}
+		done += int(end - pos)
+	}
+	if done < want {
+		return done, io.EOF
+	}
+	return done, nil
+}
+
+func (v *VirtualDisk) lock(region int64) *sync.RWMutex { return &v.locks[region%lockStripes] }
+
+func (v *VirtualDisk) readRegion(dst []byte, off int64) error {
+	region := off / v.regionSize
+	l := v.lock(region)
+	l.RLock()
+	defer l.RUnlock()
+	a0 := off / BlockSize * BlockSize
+	a1 := (off + int64(len(dst)) + BlockSize - 1) / BlockSize * BlockSize
+	s := v.slabs[off/v.slabSize]
+	if a0 == off && a1 == off+int64(len(dst)) && isAligned(dst) {
+		return s.readVerified(dst, a0-s.index*v.slabSize, region)
+	}
+	bp := bouncePool.Get().(*[]byte)
+	defer bouncePool.Put(bp)
+	buf := (*bp)[:a1-a0]
+	if err := s.readVerified(buf, a0-s.index*v.slabSize, region); err != nil {
+		return err
+	}
+	copy(dst, buf[off-a0:])
+	return nil
+}
+
+// readVerified fills buf (aligned, whole blocks) from offset inSlab of the slab, healing bad copies.
+func (s *slab) readVerified(buf []byte, inSlab int64, hint int64) error {
+	p := s.v.pool
+	if err := s.ensureSums(); err != nil {
+		return err
+	}
+	copies := s.readCopies(hint)
+	if len(copies) == 0 {
+		return s.unhealthyError()
+	}
+	first := inSlab / BlockSize
+	n := int64(len(buf)) / BlockSize
+	sums := s.getSums(first, n)
+	primary := copies[0]
+	var bad []int64
+	var primaryErr error
+	if _, err := primary.disk.dev.ReadAt(buf, primary.dataOff(inSlab)); err != nil {
+		p.stats.readErrors.Add(1)
+		primaryErr = err
+		for i := int64(0); i < n; i++ {
+			bad = append(bad, i)
+		}
+	} else {
+		for i := int64(0); i < n; i++ {
+			if crc32c(buf[i*BlockSize:(i+1)*BlockSize]) != sums[i] {
+				bad = append(bad, i)
+				p.stats.mismatches.Add(1)
+			}
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	// Recover each bad block from another copy.
+	blk := alignedBuffer(BlockSize)
+	for _, i := range bad {
+		ok := false
+		for _, c := range copies[1:] {
+			if _, err := c.disk.dev.ReadAt(blk, c.dataOff(inSlab+i*BlockSize)); err != nil {
+				p.stats.readErrors.Add(1)
+				continue
+			}
+			if crc32c(blk) == sums[i] {
+				copy(buf[i*BlockSize:], blk)
+				ok = true
+				break
+			}
+			p.stats.mismatches.Add(1)
+		}
+		if !ok {
+			if primaryErr != nil && len(copies) == 1 {
+				if ferr := p.failDisk(primary.disk, primaryErr); ferr != nil {
+					return ferr
+				}
+				return fmt.Errorf("slab %d block %d: %w", s.index, first+i, primaryErr)
+			}
+			return fmt.Errorf("virtual disk %q slab %d block %d (%d copies tried): %w", s.v.name, s.index, first+i, len(copies), ErrChecksum)
+		}
+	}
+	// Heal the primary copy with the good data.
+	for _, i := range bad {
+		if _, err := primary.disk.dev.WriteAt(buf[i*BlockSize:(i+1)*BlockSize], primary.dataOff(inSlab+i*BlockSize)); err != nil {
+			return p.failDisk(primary.disk, fmt.Errorf("heal slab %d block %d: %w", s.index, first+i, err))
+		}
+		primary.disk.needSync.Store(true)
+		p.stats.healed.Add(1)
+	}
+	return nil
+}
+
+// WriteAt writes p at off to every live copy. With write-through it also writes the checksums and
+// syncs before returning.
+func (v *VirtualDisk) WriteAt(p []byte, off int64) (int, error) {
+	if v.deleted.Load() {
+		return 0, fmt.Errorf("virtual disk %q: deleted", v.name)
+	}
+	if v.pool.readOnly {
+		return 0, ErrReadOnly
+	}
+	if off < 0 || off+int64(len(p)) > v.size {
+		return 0, fmt.Errorf("virtual disk %q: write %d bytes at %d beyond size %d", v.name, len(p), off, v.size)
+	}
+	done := 0
+	for done < len(p) {
+		pos := off + int64(done)
+		end := min((pos/v.regionSize+1)*v.regionSize, off+int64(len(p)))
+		if err := v.writeRegion(p[done:done+int(end-pos)], pos); err != nil {
+			return done, fmt.Errorf("virtual disk %q: write at %d: %w", v.name, pos, err)
+		}
+		done += int(end - pos)
+	}
+	return done, nil
+}
+
+func (v *VirtualDisk) writeRegion(data []byte, off int64) error {
+	p := v.pool
+	region := off / v.regionSize
+	l := v.lock(region)
+	l.Lock()
+	defer l.Unlock()
+	s := v.slabs[off/v.slabSize]
+	if err := s.ensureSums(); err != nil {
+		return err
+	}
+	a0 := off / BlockSize * BlockSize
+	a1 := (off + int64(len(data)) + BlockSize - 1) / BlockSize * BlockSize
+	inSlab := a0 - s.index*v.slabSize
+	buf := data
+	if a0 != off || a1 != off+int64(len(data)) || !isAligned(data) {
+		bp := bouncePool.Get().(*[]byte)
+		defer bouncePool.Put(bp)
+		buf = (*bp)[:a1-a0]
+		if a0 != off {
+			if err := s.readVerified(buf[:BlockSize], inSlab, region); err != nil {
+				return err
+			}
+		}
+		if end := off + int64(len(data)); end != a1 && (a1-BlockSize != a0 || a0 == off) {
+			if err := s.readVerified(buf[len(buf)-BlockSize:], inSlab+int64(len(buf))-BlockSize, region); err != nil {
+				return err
+			}
+		}
+		copy(buf[off-a0:], data)
+	}
+	nblocks := int64(len(buf)) / BlockSize
+	sums := make([]uint32, nblocks)
+	for i := range sums {
+		sums[i] = crc32c(buf[int64(i)*BlockSize : int64(i+1)*BlockSize])
+	}
+	regionInSlab := inSlab / v.regionSize
+	defer v.noteWrite(region)
+
+	targets := s.writeTargets()
+	// The region must be durable-dirty on every copy before any copy changes.
+	live := targets[:0:0]
+	for _, c := range targets {
+		if err := c.disk.markDirty(c.extent, regionInSlab); err != nil {
+			if ferr := p.failDisk(c.disk, err); ferr != nil {
+				return ferr
+			}
+			continue
+		}
+		live = append(live, c)
+	}
+	errs := make([]error, len(live))
+	var wg sync.WaitGroup
+	for i, c := range live {
+		write := func() {
+			_, errs[i] = c.disk.dev.WriteAt(buf, c.dataOff(inSlab))
+			c.disk.needSync.Store(true)
+		}
+		if i == len(live)-1 {
+			write()
+		} else {
+			wg.Add(1)
+			go func() { defer wg.Done(); write() }()
+		}
+	}
+	wg.Wait()
+	served := 0
+	var ok []slabCopy
+	for i, c := range live {
+		if errs[i] != nil {
+			if ferr := p.failDisk(c.disk, fmt.Errorf("write slab %d: %w", s.index, errs[i])); ferr != nil {
+				return ferr
+			}
+			continue
+		}
+		ok = append(ok, c)
+		if !c.rebuilding {
+			served++
+		}
+	}
+	if served == 0 {
+		return s.unhealthyError()
+	}
+	s.setSums(inSlab/BlockSize, sums)
+	if v.writeThrough.Load() {
+		if err := s.writeSums(ok, false); err != nil {
+			return err
+		}
+		for _, c := range ok {
+			if err := c.disk.dev.Sync(); err != nil {
+				if ferr := p.failDisk(c.disk, err); ferr != nil {
+					return ferr
+				}
+			}
+		}
+		if len(s.readCopies(0)) == 0 {
+			return s.unhealthyError()
+		}
+	}
+	return nil
+}
+
+func (v *VirtualDisk) noteWrite(region int64) {
+	seq := v.pool.writeSeq.Add(1)
+	v.regionMu.Lock()
+	v.regionLast[region] = seq
+	v.regionMu.Unlock()
+}
+
+// Trim discards [off, off+n): the range reads as zeros afterwards. Space is not returned to the
+// pool (allocation is thick).
+func (v *VirtualDisk) Trim(off, n int64) error {
+	if off < 0 || n < 0 || off+n > v.size {
+		return fmt.Errorf("virtual disk %q: trim %d bytes at %d beyond size %d", v.name, n, off, v.size)
+	}
+	zeros := alignedBuffer(int(min(n, v.regionSize)))
+	for n > 0 {
+		c := min(n, v.regionSize-off%v.regionSize)
+		if _, err := v.WriteAt(zeros[:c], off); err != nil {
+			return fmt.Errorf("trim: %w", err)
+		}
+		off += c
+		n -= c
+	}
+	return nil
+}
+
+// Flush makes every write that returned before Flush was called durable on every live copy.
+func (v *VirtualDisk) Flush() error { return v.pool.Flush() }
+
+// Flush makes every completed write of every virtual disk durable: it writes the dirty checksum
+// blocks, syncs the disks, then lazily clears dirty-region bits of regions that have been quiet
+// since the previous flush.
+func (p *Pool) Flush() error {
+	if p.readOnly {
+		return nil
+	}
+	p.flushMu.Lock()
+	defer p.flushMu.Unlock()
+	snap := p.writeSeq.Load()
+	p.mu.Lock()
+	vds := make([]*VirtualDisk, 0, len(p.vdisks))
+	for _, v := range p.vdisks {
+		vds = append(vds, v)
+	}
+	p.mu.Unlock()
+	var errs []error
+	for _, v := range vds {
+		for _, s := range v.slabs {
+			if err := s.writeSums(nil, false); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if err := p.syncLive(); err != nil {
+		errs = append(errs, err)
+	}
+	for _, v := range vds {
+		for _, s := range v.slabs {
+			if len(s.readCopies(0)) == 0 {
+				errs = append(errs, s.unhealthyError())
+				break
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("flush pool %s: %w", p.meta.PoolID, errors.Join(errs...))
+	}
+	for _, v := range vds {
+		v.clearQuietRegions(p.lastFlushSnap)
+	}
+	p.lastFlushSnap = snap
+	return nil
+}
+
+// syncLive syncs every disk with unsynced writes; a disk whose sync fails is recorded failed.
+func (p *Pool) syncLive() error {
+	p.mu.Lock()
+	disks := append([]*poolDisk(nil), p.disks...)
+	p.mu.Unlock()
+	errs := make([]error, len(disks))
+	var wg sync.WaitGroup
+	for i, d := range disks {
+		if !d.live() || !d.needSync.Swap(false) {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = d.dev.Sync()
+		}()
+	}
+	wg.Wait()
+	var out []error
+	for i, err := range errs {
+		if err != nil {
+			if ferr := p.failDisk(disks[i], err); ferr != nil {
+				out = append(out, ferr)
+			}
+		}
+	}
+	return errors.Join(out...)
+}
+
+// clearQuietRegions clears the log bits of regions whose last write completed before the previous
+// flush began (so this or that flush made it durable) and that no writer holds now.
+func (v *VirtualDisk) clearQuietRegions(before uint64) {
+	v.regionMu.Lock()
+	var quiet []int64
+	for r, seq := range v.regionLast {
+		if seq <= before {
+			quiet = append(quiet, r)
+		}
+	}
+	v.regionMu.Unlock()
+	for _, r := range quiet {
+		l := v.lock(r)
+		if !l.TryLock() {
+			continue
+		}
+		v.regionMu.Lock()
+		seq, ok := v.regionLast[r]
+		v.regionMu.Unlock()
+		if ok && seq <= before {
+			s := v.slabs[r/v.regionsPerSlab]
+			cleared := true
+			for _, c := range s.writeTargets() {
+				if err := c.disk.clearDirty([]int64{c.disk.drl.bit(c.extent, r%v.regionsPerSlab)}); err != nil {
+					cleared = false // left dirty: costs a resync, never data
+				}
+			}
+			if cleared {
+				v.regionMu.Lock()
+				if v.regionLast[r] == seq {
+					delete(v.regionLast, r)
+				}
+				v.regionMu.Unlock()
+			}
+		}
+		l.Unlock()
+	}
+}
+
+// HealthState summarises a virtual disk or pool.
+type HealthState string
+
+const (
+	Healthy   HealthState = "healthy"
+	Degraded  HealthState = "degraded"
+	Unhealthy HealthState = "unhealthy"
+)
+
+// Health describes a virtual disk's redundancy.
+type Health struct {
+	State          HealthState
+	Slabs          int
+	DegradedSlabs  int // fewer live copies than the resiliency asks for
+	UnhealthySlabs int // no live copy
+	Problems       []string
+}
+
+// Health reports how many slabs have all, some or none of their copies live.
+func (v *VirtualDisk) Health() Health {
+	h := Health{State: Healthy, Slabs: len(v.slabs)}
+	for _, s := range v.slabs {
+		n := len(s.readCopies(0))
+		switch {
+		case n == 0:
+			h.UnhealthySlabs++
+			h.Problems = append(h.Problems, s.unhealthyError().Error())
+		case n < v.copies:
+			h.DegradedSlabs++
+			if len(h.Problems) < 8 {
+				h.Problems = append(h.Problems, fmt.Sprintf("slab %d: %d of %d copies live", s.index, n, v.copies))
+			}
+		}
+	}
+	if h.UnhealthySlabs > 0 {
+		h.State = Unhealthy
+	} else if h.DegradedSlabs > 0 {
+		h.State = Degraded
+	}
+	return h
+}
+
+// CopyPlacement is where one slab copy lives.
+type CopyPlacement struct {
+	DiskIndex  int
+	DiskID     string
+	Extent     int64
+	Live       bool
+	Rebuilding bool
+}
+
+// Placement lists each slab's copies.
+func (v *VirtualDisk) Placement() [][]CopyPlacement {
+	out := make([][]CopyPlacement, len(v.slabs))
+	for i, s := range v.slabs {
+		s.mu.RLock()
+		for _, c := range s.list {
+			out[i] = append(out[i], CopyPlacement{DiskIndex: c.diskIndex, DiskID: c.diskID,
+				Extent: c.extent, Live: c.disk.live(), Rebuilding: c.rebuilding})
+		}
+		s.mu.RUnlock()
+	}
+	return out
+}
