@@ -215,8 +215,14 @@ func (h *srvsvc) shareEnum(req shareEnumRequest, sticky bool) []byte {
 	// TotalEntries counts what could be enumerated from the resume position (MS-SRVS 3.1.4.8).
 	e.Uint32(uint32(len(all) - start))
 	if req.HasResume {
+		// The next index while entries remain; 0 once the enumeration is complete, as Windows and
+		// Samba answer, so a client looping "while resume != 0" stops.
+		next := uint32(0)
+		if status == errMoreData {
+			next = uint32(start + n)
+		}
 		e.Pointer(true)
-		e.Uint32(uint32(start + n))
+		e.Uint32(next)
 	} else {
 		e.Pointer(false)
 	}
