@@ -1,0 +1,293 @@
+package csv
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"sort"
+)
+
+// A checkpoint is a complete image of the metadata state as of a journal position: a one-block
+// header then the payload. Two areas are written alternately, so a crash while writing one leaves
+// the other intact; mount uses the valid one with the higher generation.
+var checkpointMagic = [8]byte{'S', 'O', 'F', 'S', 'C', 'K', 'P', 'T'}
+
+const checkpointHeaderSize = 8 + 7*8 + 4 + 4
+
+// checkpointHeader locates the journal replay start for the state in the payload.
+type checkpointHeader struct {
+	generation  uint64 // increments per checkpoint; area = generation % 2
+	tag         uint64 // volumeTag
+	journalPos  uint64 // replay starts at this logical journal position
+	nextSeq     uint64 // with the batch whose first record has this sequence number
+	epoch       uint64 // owner epoch of the writer
+	payloadLen  uint64
+	createdUnix int64
+	payloadCRC  uint32
+}
+
+func (h *checkpointHeader) encode() []byte {
+	e := enc{b: make([]byte, 0, BlockSize)}
+	e.b = append(e.b, checkpointMagic[:]...)
+	e.u64(h.generation)
+	e.u64(h.tag)
+	e.u64(h.journalPos)
+	e.u64(h.nextSeq)
+	e.u64(h.epoch)
+	e.u64(h.payloadLen)
+	e.i64(h.createdUnix)
+	e.u32(h.payloadCRC)
+	e.u32(crc32c(e.b))
+	return e.b
+}
+
+func decodeCheckpointHeader(b []byte) (*checkpointHeader, error) {
+	if len(b) < checkpointHeaderSize || !bytes.Equal(b[:8], checkpointMagic[:]) {
+		return nil, fmt.Errorf("checkpoint header: %w", errBadMagic)
+	}
+	if got, want := crc32c(b[:checkpointHeaderSize-4]), binary.LittleEndian.Uint32(b[checkpointHeaderSize-4:]); got != want {
+		return nil, fmt.Errorf("checkpoint header checksum %08x, want %08x", got, want)
+	}
+	d := dec{b: b[8:]}
+	h := &checkpointHeader{}
+	h.generation = d.u64()
+	h.tag = d.u64()
+	h.journalPos = d.u64()
+	h.nextSeq = d.u64()
+	h.epoch = d.u64()
+	h.payloadLen = d.u64()
+	h.createdUnix = d.i64()
+	h.payloadCRC = d.u32()
+	return h, d.err
+}
+
+// encodeState serialises the state: inodes in id order, shared-block counts, the used-block map
+// as runs. The caller holds the state still while this runs.
+func encodeState(s *state) []byte {
+	e := enc{b: make([]byte, 0, 64+len(s.inodes)*96)}
+	e.u64(s.nextID)
+	e.u64(s.dataStart)
+	e.u64(s.dataBlocks)
+	ids := make([]uint64, 0, len(s.inodes))
+	for id := range s.inodes {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	e.u64(uint64(len(ids)))
+	for _, id := range ids {
+		n := s.inodes[id]
+		e.u64(n.id)
+		e.u64(n.parent)
+		e.str(n.name)
+		if n.dir {
+			e.u8(1)
+		} else {
+			e.u8(0)
+		}
+		e.u32(n.attrs)
+		e.i64(n.size)
+		for _, t := range n.times {
+			e.i64(t)
+		}
+		e.u32(uint32(len(n.ext)))
+		for _, x := range n.ext {
+			e.u64(x.fileBlock)
+			e.u64(x.phys)
+			e.u64(x.count)
+		}
+	}
+	blocks := make([]uint64, 0, len(s.shared))
+	for b := range s.shared {
+		blocks = append(blocks, b)
+	}
+	sort.Slice(blocks, func(i, j int) bool { return blocks[i] < blocks[j] })
+	e.u64(uint64(len(blocks)))
+	for _, b := range blocks {
+		e.u64(b)
+		e.u32(s.shared[b])
+	}
+	// Used runs, so a mostly empty or mostly full volume costs little.
+	var runs [][2]uint64
+	for i := uint64(0); i < s.dataBlocks; {
+		if s.used[i/64] == 0 && i%64 == 0 {
+			i += 64
+			continue
+		}
+		if !s.used.get(i) {
+			i++
+			continue
+		}
+		j := i
+		for j < s.dataBlocks && s.used.get(j) {
+			j++
+		}
+		runs = append(runs, [2]uint64{i, j - i})
+		i = j
+	}
+	e.u64(uint64(len(runs)))
+	for _, r := range runs {
+		e.u64(r[0])
+		e.u64(r[1])
+	}
+	return e.b
+}
+
+// decodeState parses a checkpoint payload and rebuilds the directory indexes. It validates
+// only what indexing needs; check verifies the invariants.
+func decodeState(b []byte) (*state, error) {
+	d := dec{b: b}
+	s := &state{inodes: map[uint64]*inode{}, shared: map[uint64]uint32{}}
+	s.nextID = d.u64()
+	s.dataStart = d.u64()
+	s.dataBlocks = d.u64()
+	if d.err != nil || s.dataBlocks > 1<<40 {
+		return nil, fmt.Errorf("checkpoint state header: %v", d.err)
+	}
+	n := d.u64()
+	if n > uint64(len(b)) {
+		return nil, fmt.Errorf("checkpoint: %d inodes in %d bytes", n, len(b))
+	}
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		ino := &inode{}
+		ino.id = d.u64()
+		ino.parent = d.u64()
+		ino.name = d.str()
+		ino.dir = d.u8() != 0
+		ino.attrs = d.u32()
+		ino.size = d.i64()
+		for j := range ino.times {
+			ino.times[j] = d.i64()
+		}
+		ne := d.u32()
+		if uint64(ne) > uint64(len(d.b)) {
+			return nil, fmt.Errorf("checkpoint inode %d: %d extents", ino.id, ne)
+		}
+		for j := uint32(0); j < ne && d.err == nil; j++ {
+			ino.ext = append(ino.ext, extent{d.u64(), d.u64(), d.u64()})
+		}
+		if ino.dir {
+			ino.children = map[string]uint64{}
+		}
+		if _, dup := s.inodes[ino.id]; dup || ino.id == 0 {
+			return nil, fmt.Errorf("checkpoint: inode id %d duplicated or zero", ino.id)
+		}
+		s.inodes[ino.id] = ino
+	}
+	ns := d.u64()
+	if ns > uint64(len(b)) {
+		return nil, fmt.Errorf("checkpoint: %d shared blocks", ns)
+	}
+	for i := uint64(0); i < ns && d.err == nil; i++ {
+		blk := d.u64()
+		s.shared[blk] = d.u32()
+	}
+	s.used = newBitmap(s.dataBlocks)
+	nr := d.u64()
+	if nr > uint64(len(b)) {
+		return nil, fmt.Errorf("checkpoint: %d used runs", nr)
+	}
+	for i := uint64(0); i < nr && d.err == nil; i++ {
+		start, count := d.u64(), d.u64()
+		if start > s.dataBlocks || count > s.dataBlocks-start {
+			return nil, fmt.Errorf("checkpoint: used run %d+%d beyond %d blocks", start, count, s.dataBlocks)
+		}
+		for j := start; j < start+count; j++ {
+			if !s.used.get(j) {
+				s.used.set(j)
+				s.usedCount++
+			}
+		}
+	}
+	if d.err != nil {
+		return nil, fmt.Errorf("checkpoint payload: %w", d.err)
+	}
+	if len(d.b) != 0 {
+		return nil, fmt.Errorf("checkpoint payload: %d trailing bytes", len(d.b))
+	}
+	root := s.inodes[rootID]
+	if root == nil || !root.dir || root.parent != 0 {
+		return nil, fmt.Errorf("checkpoint: no root directory")
+	}
+	for _, ino := range s.inodes {
+		if ino.id == rootID {
+			continue
+		}
+		p := s.inodes[ino.parent]
+		if p == nil || !p.dir {
+			return nil, fmt.Errorf("checkpoint: inode %d has no parent directory %d", ino.id, ino.parent)
+		}
+		key := foldName(ino.name)
+		if _, dup := p.children[key]; dup {
+			return nil, fmt.Errorf("checkpoint: name %q twice in directory %d", ino.name, p.id)
+		}
+		p.children[key] = ino.id
+	}
+	return s, nil
+}
+
+// readCheckpoint reads the checkpoint in area i (0 or 1), verifying header and payload.
+func readCheckpoint(dev BlockDevice, sb *Superblock, area int) (*checkpointHeader, *state, error) {
+	hb := make([]byte, BlockSize)
+	base := int64(sb.CheckpointStart[area]) * BlockSize
+	if _, err := dev.ReadAt(hb, base); err != nil {
+		return nil, nil, fmt.Errorf("read checkpoint area %d: %w", area, err)
+	}
+	h, err := decodeCheckpointHeader(hb)
+	if err != nil {
+		return nil, nil, fmt.Errorf("checkpoint area %d: %w", area, err)
+	}
+	if h.tag != volumeTag(sb.VolumeID) {
+		return nil, nil, fmt.Errorf("checkpoint area %d: belongs to another volume", area)
+	}
+	if h.payloadLen > (sb.CheckpointBlocks-1)*BlockSize {
+		return nil, nil, fmt.Errorf("checkpoint area %d: payload %d bytes exceeds the area", area, h.payloadLen)
+	}
+	payload := make([]byte, h.payloadLen)
+	if _, err := dev.ReadAt(payload, base+BlockSize); err != nil {
+		return nil, nil, fmt.Errorf("read checkpoint area %d payload: %w", area, err)
+	}
+	if got := crc32c(payload); got != h.payloadCRC {
+		return nil, nil, fmt.Errorf("checkpoint area %d: payload checksum %08x, want %08x", area, got, h.payloadCRC)
+	}
+	s, err := decodeState(payload)
+	if err != nil {
+		return nil, nil, fmt.Errorf("checkpoint area %d: %w", area, err)
+	}
+	if s.dataStart != sb.DataStart || s.dataBlocks != sb.TotalBlocks-sb.DataStart {
+		return nil, nil, fmt.Errorf("checkpoint area %d: data area does not match the superblock", area)
+	}
+	return h, s, nil
+}
+
+// writeCheckpoint writes payload then header into the area for h.generation, flushing between so
+// a valid header always describes a complete payload.
+func writeCheckpoint(dev BlockDevice, sb *Superblock, h *checkpointHeader, payload []byte) error {
+	area := int(h.generation % 2)
+	if uint64(len(payload)) > (sb.CheckpointBlocks-1)*BlockSize {
+		return fmt.Errorf("checkpoint of %d bytes does not fit area of %d blocks: %w", len(payload), sb.CheckpointBlocks, errCheckpointFull)
+	}
+	h.payloadLen = uint64(len(payload))
+	h.payloadCRC = crc32c(payload)
+	base := int64(sb.CheckpointStart[area]) * BlockSize
+	// Invalidate the old header first so a torn payload is never paired with it.
+	if _, err := dev.WriteAt(make([]byte, BlockSize), base); err != nil {
+		return fmt.Errorf("clear checkpoint area %d: %w", area, err)
+	}
+	padded := make([]byte, (len(payload)+BlockSize-1)/BlockSize*BlockSize)
+	copy(padded, payload)
+	if _, err := dev.WriteAt(padded, base+BlockSize); err != nil {
+		return fmt.Errorf("write checkpoint area %d: %w", area, err)
+	}
+	if err := dev.Flush(); err != nil {
+		return fmt.Errorf("flush checkpoint area %d: %w", area, err)
+	}
+	hb := make([]byte, BlockSize)
+	copy(hb, h.encode())
+	if _, err := dev.WriteAt(hb, base); err != nil {
+		return fmt.Errorf("write checkpoint area %d header: %w", area, err)
+	}
+	if err := dev.Flush(); err != nil {
+		return fmt.Errorf("flush checkpoint area %d header: %w", area, err)
+	}
+	return nil
+}
