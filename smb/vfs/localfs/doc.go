@@ -1,1 +1,28 @@
+// Package localfs is the vfs.FS backend that serves a directory of the host.
+//
+// Confinement: the FS holds an O_PATH descriptor of the share root and resolves every name with
+// openat2(2) and RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS relative to it, so no lookup can leave the
+// root through "..", absolute paths, symlinks or magic links, whatever the client sent and
+// whatever another process does to the tree meanwhile. Host paths are never built by string
+// concatenation for access; operations on an existing object (rename, remove, set times) go
+// through descriptors that were themselves resolved beneath the root at the time of the call.
+//
+// Metadata Windows needs and POSIX lacks — DOS attributes, a settable creation time and a
+// settable change time — live in one extended attribute, user.sofs.dos, holding a small versioned
+// binary record (record.go). When it is absent, creation time comes from statx btime and the
+// attributes are derived (directory bit from the mode, Archive for files, ReadOnly when the owner
+// write bit is clear). When the file system refuses user xattrs (or Options.NoXattrs is set),
+// localfs falls back cleanly: attributes are derived as above, ReadOnly is still kept through
+// the mode bits, and the other settable attributes, creation time and change time are accepted
+// and dropped (Samba does the same with "store dos attributes = no").
+//
+// The ReadOnly attribute is mirrored into the mode: setting it clears every write bit, clearing
+// it restores the owner write bit. POSIX clients of the same directory then see what Windows
+// clients see, and the attribute survives without xattrs. localfs also enforces it on Open:
+// opening a read-only file for data writes, or overwriting/superseding it, gives vfs.ErrReadOnly
+// (MS-FSA 2.1.5.1.2.1: STATUS_ACCESS_DENIED on Windows), since the server usually runs as root
+// and the kernel would not.
+//
+// File IDs are inode numbers; the volume serial number is derived from the root's device and
+// inode numbers.
 package localfs
