@@ -3,6 +3,7 @@ package csv
 import (
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/sofs-dev/sofs/smb/vfs"
@@ -11,14 +12,18 @@ import (
 // file is an open handle. It refers to the inode, not the name, so renames by other handles are
 // followed; Name is computed from the tree.
 type file struct {
-	v   *Volume
-	ino *inode
-	req vfs.OpenRequest
+	v      *Volume
+	ino    *inode
+	req    vfs.OpenRequest
+	closed atomic.Bool
 }
 
 var _ vfs.File = (*file)(nil)
 
 func (f *file) gone() error {
+	if f.closed.Load() {
+		return fmt.Errorf("file id %d: handle closed: %w", f.ino.id, vfs.ErrInvalidName)
+	}
 	if f.ino.removed {
 		return fmt.Errorf("file id %d: %w", f.ino.id, vfs.ErrNotFound)
 	}
@@ -36,7 +41,10 @@ func (f *file) Name() string {
 }
 
 // Close implements vfs.File; a handle holds no resources.
-func (f *file) Close() error { return nil }
+func (f *file) Close() error {
+	f.closed.Store(true)
+	return nil
+}
 
 // Stat implements vfs.File.
 func (f *file) Stat() (vfs.FileInfo, error) {
@@ -525,7 +533,11 @@ func (f *file) Rename(newName string, replace bool) error {
 		c.mu.Unlock()
 		return fmt.Errorf("rename: %w", err)
 	}
-	if f.ino.id == rootID || newName == "" {
+	if newName == "" {
+		c.mu.Unlock()
+		return fmt.Errorf("rename to the root: %w", vfs.ErrInvalidName)
+	}
+	if f.ino.id == rootID {
 		c.mu.Unlock()
 		return fmt.Errorf("rename root: %w", vfs.ErrAccess)
 	}

@@ -9,6 +9,9 @@ import (
 	"unicode"
 )
 
+// maxFileBlocks bounds file block numbers (a 4 EiB file) so block arithmetic cannot overflow.
+const maxFileBlocks = 1 << 50
+
 // rootID is the root directory's file id; ids are never reused within a volume's life.
 const rootID = 1
 
@@ -182,7 +185,7 @@ func (s *state) check(r *record) error {
 			return fmt.Errorf("%w: set size %d of %d", errCorrupt, r.size, r.id)
 		}
 	case recMap:
-		if ino.dir || r.count == 0 || !s.inDataArea(r.phys, r.count) || r.fileBlock > 1<<50 || r.count > 1<<40 {
+		if ino.dir || r.count == 0 || !s.inDataArea(r.phys, r.count) || r.fileBlock > maxFileBlocks || r.count > maxFileBlocks {
 			return fmt.Errorf("%w: map %d blocks at %d into %d", errCorrupt, r.count, r.phys, r.id)
 		}
 		for b := r.phys; b < r.phys+r.count; b++ {
@@ -191,12 +194,12 @@ func (s *state) check(r *record) error {
 			}
 		}
 	case recUnmap:
-		if ino.dir || r.fileBlock > 1<<50 || r.count > 1<<40 {
+		if ino.dir || r.fileBlock > maxFileBlocks || r.count > maxFileBlocks {
 			return fmt.Errorf("%w: unmap of %d", errCorrupt, r.id)
 		}
 	case recClone:
 		src := s.inodes[r.other]
-		if ino.dir || src == nil || src.dir || r.fileBlock > 1<<50 || r.phys > 1<<50 || r.count > 1<<40 {
+		if ino.dir || src == nil || src.dir || r.fileBlock > maxFileBlocks || r.phys > maxFileBlocks || r.count > maxFileBlocks {
 			return fmt.Errorf("%w: clone %d into %d", errCorrupt, r.other, r.id)
 		}
 	case recRename:

@@ -107,6 +107,11 @@ func (v *Volume) resolve(name string) (parent *inode, last string, ino *inode, e
 	}
 	parts := strings.Split(name, "/")
 	dir := root
+	for _, p := range parts {
+		if err := validName(p); err != nil {
+			return nil, "", nil, fmt.Errorf("%q: %v: %w", name, err, vfs.ErrInvalidName)
+		}
+	}
 	for _, p := range parts[:len(parts)-1] {
 		id, ok := dir.children[foldName(p)]
 		if !ok {
@@ -160,13 +165,16 @@ func (v *Volume) Open(ctx context.Context, name string, req vfs.OpenRequest) (vf
 		return nil
 	}
 	if ino != nil {
+		// MS-FSA 2.1.5.1.2.1: overwriting a Hidden or System file without asking for the
+		// same attribute is denied.
+		lost := ino.attrs &^ settable & uint32(vfs.AttrHidden|vfs.AttrSystem)
 		switch {
+		case req.Disposition == vfs.Create:
+			err = vfs.ErrExists
 		case req.Kind == vfs.FileOnly && ino.dir:
 			err = vfs.ErrIsDir
 		case req.Kind == vfs.DirectoryOnly && !ino.dir:
 			err = vfs.ErrNotDir
-		case req.Disposition == vfs.Create:
-			err = vfs.ErrExists
 		case req.Disposition == vfs.OpenExisting || req.Disposition == vfs.OpenIf:
 			action = vfs.Opened
 			if req.Write && !ino.dir && ino.attrs&uint32(vfs.AttrReadOnly) != 0 {
@@ -181,19 +189,23 @@ func (v *Volume) Open(ctx context.Context, name string, req vfs.OpenRequest) (vf
 				err = vfs.ErrReadOnly
 				break
 			}
+			if lost != 0 {
+				err = fmt.Errorf("overwrite drops attributes %#x: %w", lost, vfs.ErrAccess)
+				break
+			}
 			if req.Disposition == vfs.Supersede {
 				// A superseded file is a new object (new id); the old one goes.
+				old := ino
 				c.mu.Unlock()
-				ino.dataMu.Lock()
+				old.dataMu.Lock()
 				c.mu.Lock()
-				if ino.removed {
+				if old.removed {
 					err = fmt.Errorf("superseded concurrently: %w", vfs.ErrInUse)
-				} else if _, err = c.commitLocked(record{kind: recRemove, id: ino.id, now: now}); err == nil {
+				} else if _, err = c.commitLocked(record{kind: recRemove, id: old.id, now: now}); err == nil {
 					err = create(false)
 					action = vfs.Superseded
 				}
-				oldIno := ino
-				defer oldIno.dataMu.Unlock()
+				old.dataMu.Unlock()
 				break
 			}
 			c.mu.Unlock()
@@ -205,7 +217,7 @@ func (v *Volume) Open(ctx context.Context, name string, req vfs.OpenRequest) (vf
 			} else {
 				seq, err = c.commitLocked(
 					record{kind: recSetSize, id: ino.id, size: 0, now: now},
-					record{kind: recUnmap, id: ino.id, fileBlock: 0, count: 1 << 50},
+					record{kind: recUnmap, id: ino.id, fileBlock: 0, count: maxFileBlocks},
 					record{kind: recSetInfo, id: ino.id, mask: setAttrs, attrs: attrs})
 			}
 			ino.dataMu.Unlock()
