@@ -1,0 +1,469 @@
+package server
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sofs-dev/sofs/smb/wire"
+)
+
+// Direct TCP transport (MS-SMB2 2.1): each message is preceded by a zero byte and a 24-bit
+// big-endian length.
+const (
+	frameHeaderSize = 4
+	maxFrameLen     = 1<<24 - 1
+	// handshakeFrameLimit bounds frames before a session exists: negotiate and session setup
+	// messages are small, so a hostile client cannot make us allocate megabytes unauthenticated.
+	handshakeFrameLimit = 64 << 10
+)
+
+// errDropConnection tells the pipeline to close the connection without a response (MS-SMB2
+// requires this for sequence-number violations, bad signatures on encrypted frames, etc.).
+var errDropConnection = errors.New("drop connection")
+
+// conn is one client transport connection.
+type conn struct {
+	srv     *Server
+	nc      net.Conn
+	log     *slog.Logger
+	credits *creditWindow
+	slots   chan struct{} // bounds requests in flight
+	wmu     sync.Mutex    // serialises frame writes
+	closed  atomic.Bool
+	// authenticated switches the read deadline from the handshake timeout to the idle timeout.
+	authenticated atomic.Bool
+
+	mu             sync.Mutex // guards the negotiated state and the maps below
+	negotiated     bool
+	di             dialectInfo
+	clientGUID     wire.GUID
+	clientCaps     uint32
+	clientSecMode  uint16
+	clientDialects []wire.Dialect
+	cipher         uint16 // negotiated cipher (3.1.1 context, or AES-128-CCM for 3.0/3.0.2)
+	signAlgo       uint16 // negotiated 3.1.1 signing algorithm
+	preauth        []byte // connection preauth integrity hash (3.1.1)
+	maxRead        uint32
+	maxWrite       uint32
+	maxTransact    uint32
+	sessions       map[uint64]*session
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
+	return &conn{
+		srv:      s,
+		nc:       nc,
+		log:      s.log.With("client", nc.RemoteAddr().String()),
+		credits:  newCreditWindow(s.cfg.MaxCredits),
+		slots:    make(chan struct{}, s.cfg.MaxOutstanding),
+		sessions: make(map[uint64]*session),
+	}
+}
+
+// serve reads frames until the connection fails, idles out or the server shuts down.
+func (c *conn) serve() {
+	defer c.teardown()
+	var hdr [frameHeaderSize]byte
+	var inflight sync.WaitGroup
+	defer inflight.Wait()
+	for {
+		timeout := c.srv.cfg.HandshakeTimeout
+		limit := handshakeFrameLimit
+		if c.authenticated.Load() {
+			timeout = c.srv.cfg.IdleTimeout
+			limit = int(c.srv.cfg.MaxIOSize) + 1<<20 // payload + headers, compounds, transform
+		}
+		_ = c.nc.SetReadDeadline(time.Now().Add(timeout))
+		if _, err := io.ReadFull(c.nc, hdr[:]); err != nil {
+			c.logEnd(err)
+			return
+		}
+		n := int(binary.BigEndian.Uint32(hdr[:]) & maxFrameLen)
+		if hdr[0] != 0 || n < 4 || n > limit {
+			c.log.Warn("dropping connection: bad frame", "type", hdr[0], "length", n, "limit", limit)
+			return
+		}
+		frame := make([]byte, n)
+		if _, err := io.ReadFull(c.nc, frame); err != nil {
+			c.logEnd(err)
+			return
+		}
+		c.slots <- struct{}{}
+		inflight.Add(1)
+		go func() {
+			defer func() { <-c.slots; inflight.Done() }()
+			if err := c.handleFrame(frame); err != nil {
+				c.log.Debug("closing connection", "reason", err)
+				c.close()
+			}
+		}()
+	}
+}
+
+func (c *conn) logEnd(err error) {
+	if errors.Is(err, io.EOF) || c.closed.Load() {
+		return
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		c.log.Info("reaping idle connection")
+		return
+	}
+	c.log.Debug("connection read ended", "err", err)
+}
+
+func (c *conn) close() {
+	if c.closed.CompareAndSwap(false, true) {
+		c.nc.Close()
+	}
+}
+
+// teardown releases everything the connection held: sessions, trees, opens.
+func (c *conn) teardown() {
+	c.close()
+	c.mu.Lock()
+	sessions := make([]*session, 0, len(c.sessions))
+	for _, s := range c.sessions {
+		sessions = append(sessions, s)
+	}
+	c.sessions = map[uint64]*session{}
+	c.mu.Unlock()
+	for _, s := range sessions {
+		c.srv.removeSession(s)
+		s.logoff()
+	}
+}
+
+// writeFrame sends one transport frame made of the given parts.
+func (c *conn) writeFrame(parts ...[]byte) error {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	var hdr [frameHeaderSize]byte
+	binary.BigEndian.PutUint32(hdr[:], uint32(n))
+	bufs := make(net.Buffers, 0, len(parts)+1)
+	bufs = append(bufs, hdr[:])
+	bufs = append(bufs, parts...)
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_, err := bufs.WriteTo(c.nc)
+	return err
+}
+
+// handleFrame runs one frame through the pipeline.
+func (c *conn) handleFrame(frame []byte) error {
+	switch {
+	case bytes.HasPrefix(frame, []byte("\xffSMB")):
+		return c.handleSMB1(frame)
+	case bytes.HasPrefix(frame, []byte("\xfdSMB")):
+		return c.handleEncrypted(frame)
+	case bytes.HasPrefix(frame, []byte("\xfeSMB")):
+		return c.handleChain(frame, nil)
+	default:
+		// Includes compressed frames (0xFC): we never negotiate compression.
+		return errDropConnection
+	}
+}
+
+// handleEncrypted decrypts a transform frame (MS-SMB2 3.3.5.2.1.1) and handles the chain inside.
+// Any failure to find the session or authenticate the ciphertext terminates the connection.
+func (c *conn) handleEncrypted(frame []byte) error {
+	if len(frame) < 52 {
+		return errDropConnection
+	}
+	sid := binary.LittleEndian.Uint64(frame[44:])
+	sess := c.srv.lookupSession(sid)
+	if sess == nil || sess.transformer() == nil {
+		return errDropConnection
+	}
+	msg, gotSID, err := sess.transformer().Decrypt(nil, frame)
+	if err != nil || gotSID != sid {
+		c.log.Warn("dropping connection: decryption failed", "session", sid, "err", err)
+		return errDropConnection
+	}
+	return c.handleChain(msg, sess)
+}
+
+// request is one message of a chain on its way through the pipeline.
+type request struct {
+	c         *conn
+	msg       []byte
+	hdr       wire.Header
+	cmd       wire.Command
+	encrypted bool     // arrived inside a transform
+	sess      *session // effective session (nil before authentication)
+	tree      *tree
+	fileID    wire.FileID // effective FileId for related operations (set by handlers)
+	resp      []byte      // response: header at [0:64], body after
+	status    wire.Status
+	// noResponse: CANCEL and other messages answered by nothing.
+	noResponse bool
+	// signAlways: sign the response even if the request was not signed (final session setup).
+	signAlways bool
+	// signer session for the response when it differs from sess (session setup creates it).
+	signSess *session
+	// after runs once the response bytes are final (signed), before encryption: preauth hashing.
+	after func(resp []byte)
+}
+
+// handleChain processes a chain of compounded messages and sends their responses as one frame.
+// encSess is the session whose key decrypted the frame, or nil.
+func (c *conn) handleChain(buf []byte, encSess *session) error {
+	var reqs []*request
+	var prev *request
+	for rest := buf; len(rest) > 0; {
+		msg, next, err := wire.NextMessage(rest)
+		if err != nil {
+			return errDropConnection
+		}
+		r := &request{c: c, msg: msg, hdr: wire.Header(msg), encrypted: encSess != nil}
+		if err := c.process(r, prev); err != nil {
+			return err
+		}
+		if !r.noResponse {
+			reqs = append(reqs, r)
+		}
+		prev = r
+		rest = next
+	}
+	return c.send(reqs, encSess)
+}
+
+// process runs the pipeline for one message; it returns an error only to drop the connection.
+func (c *conn) process(r *request, prev *request) error {
+	if err := wire.CheckHeader(r.msg); err != nil || r.hdr.IsResponse() {
+		return errDropConnection
+	}
+	r.cmd = r.hdr.Command()
+	if r.cmd == wire.CmdCancel {
+		r.noResponse = true
+		c.cancel(r)
+		return nil
+	}
+	c.mu.Lock()
+	negotiated, di := c.negotiated, c.di
+	c.mu.Unlock()
+	if !negotiated && r.cmd != wire.CmdNegotiate {
+		return errDropConnection // MS-SMB2 3.3.5.2: nothing before NEGOTIATE
+	}
+	charge := r.hdr.CreditCharge()
+	if !di.multiCredit {
+		charge = 1
+	}
+	if !c.credits.consume(r.hdr.MessageID(), charge) {
+		c.log.Warn("dropping connection: message id outside the credit window", "mid", r.hdr.MessageID(), "charge", charge)
+		return errDropConnection
+	}
+
+	sessionID, treeID := r.hdr.SessionID(), r.hdr.TreeID()
+	if r.hdr.IsRelated() {
+		if prev == nil {
+			return c.fail(r, sessionID, treeID, wire.StatusInvalidParameter)
+		}
+		sessionID, treeID, r.fileID = prev.hdr.SessionID(), prev.hdr.TreeID(), prev.fileID
+		if prev.sess != nil {
+			sessionID = prev.sess.id
+		}
+		if prev.tree != nil {
+			treeID = prev.tree.id
+		}
+		// MS-SMB2 3.3.5.2.7.2: a related operation after a failed one fails the same way.
+		if prev.status != wire.StatusSuccess && prev.status != wire.StatusMoreProcessingRequired {
+			return c.fail(r, sessionID, treeID, prev.status)
+		}
+	}
+	r.resp = make([]byte, wire.HeaderSize, 512)
+	wire.Header(r.resp).InitResponse(r.hdr)
+	wire.Header(r.resp).SetSessionID(sessionID)
+	wire.Header(r.resp).SetTreeID(treeID)
+
+	if st := c.authorize(r, sessionID, treeID); st != wire.StatusSuccess {
+		return c.finish(r, st, nil)
+	}
+	if err := wire.CheckRequestSize(r.cmd, r.msg); err != nil {
+		return c.finish(r, wire.StatusInvalidParameter, nil)
+	}
+	var h handlerFunc
+	if int(r.cmd) < len(handlers) {
+		h = handlers[r.cmd]
+	}
+	if h == nil {
+		return c.finish(r, wire.StatusNotSupported, nil)
+	}
+	err := h(r)
+	if errors.Is(err, errDropConnection) {
+		return err
+	}
+	return c.finish(r, r.status, err)
+}
+
+// authorize finds the session and tree, verifies the signature and the encryption requirement
+// (MS-SMB2 3.3.5.2.4, 3.3.5.2.9, 3.3.5.2.11).
+func (c *conn) authorize(r *request, sessionID uint64, treeID uint32) wire.Status {
+	switch r.cmd {
+	case wire.CmdNegotiate:
+		return wire.StatusSuccess
+	case wire.CmdSessionSetup:
+		// The handler resolves the session itself (new, continuing, re-authenticating), but a
+		// re-authentication on an established session must be signed like any other request.
+		if sessionID == 0 {
+			return wire.StatusSuccess
+		}
+		s := c.srv.lookupSession(sessionID)
+		if s == nil {
+			return wire.StatusUserSessionDeleted
+		}
+		r.sess = s
+		if s.valid() && r.hdr.IsSigned() && !r.encrypted && !s.verify(r.msg) {
+			return wire.StatusAccessDenied
+		}
+		return wire.StatusSuccess
+	case wire.CmdEcho:
+		if sessionID == 0 {
+			return wire.StatusSuccess
+		}
+	}
+	s := c.srv.lookupSession(sessionID)
+	if s == nil || !s.valid() {
+		return wire.StatusUserSessionDeleted
+	}
+	r.sess = s
+	if !r.encrypted {
+		if r.hdr.IsSigned() {
+			if !s.verify(r.msg) {
+				c.log.Warn("signature check failed", "session", s.id, "cmd", r.cmd.String())
+				return wire.StatusAccessDenied
+			}
+		} else if s.signingRequired && r.cmd != wire.CmdEcho {
+			return wire.StatusAccessDenied
+		}
+		if s.encryptData && r.cmd != wire.CmdEcho {
+			return wire.StatusAccessDenied
+		}
+	}
+	if !needsTree(r.cmd) {
+		return wire.StatusSuccess
+	}
+	t := s.tree(treeID)
+	if t == nil {
+		return wire.StatusNetworkNameDeleted
+	}
+	r.tree = t
+	if t.encrypt && !r.encrypted {
+		return wire.StatusAccessDenied
+	}
+	return wire.StatusSuccess
+}
+
+func needsTree(cmd wire.Command) bool {
+	switch cmd {
+	case wire.CmdNegotiate, wire.CmdSessionSetup, wire.CmdLogoff, wire.CmdTreeConnect, wire.CmdEcho, wire.CmdCancel:
+		return false
+	}
+	return true
+}
+
+// fail answers r with an error status when the pipeline stopped before building a response.
+func (c *conn) fail(r *request, sessionID uint64, treeID uint32, st wire.Status) error {
+	r.resp = make([]byte, wire.HeaderSize, 128)
+	wire.Header(r.resp).InitResponse(r.hdr)
+	wire.Header(r.resp).SetSessionID(sessionID)
+	wire.Header(r.resp).SetTreeID(treeID)
+	return c.finish(r, st, nil)
+}
+
+// finish sets the status (from err when non-nil), adds an error body when the handler produced
+// none, and grants credits.
+func (c *conn) finish(r *request, st wire.Status, err error) error {
+	if err != nil {
+		st = c.statusFor(err, r)
+		r.resp = r.resp[:wire.HeaderSize]
+	}
+	r.status = st
+	h := wire.Header(r.resp)
+	h.SetStatus(st)
+	if len(r.resp) == wire.HeaderSize {
+		r.resp = (&wire.ErrorResponse{}).Append(r.resp)
+		h = wire.Header(r.resp)
+	}
+	h.SetCredits(c.credits.grant(r.hdr.Credits()))
+	return nil
+}
+
+// send signs, chains, hashes and (when needed) encrypts the responses, then writes one frame.
+func (c *conn) send(reqs []*request, encSess *session) error {
+	if len(reqs) == 0 {
+		return nil
+	}
+	for i, r := range reqs {
+		h := wire.Header(r.resp)
+		if i < len(reqs)-1 {
+			r.resp = wire.Pad8(r.resp)
+			h = wire.Header(r.resp)
+			h.SetNextCommand(uint32(len(r.resp)))
+		}
+		c.sign(r, encSess != nil)
+		if r.after != nil {
+			r.after(r.resp)
+		}
+	}
+	var payload []byte
+	if len(reqs) == 1 {
+		payload = reqs[0].resp
+	} else {
+		for _, r := range reqs {
+			payload = append(payload, r.resp...)
+		}
+	}
+	if encSess != nil {
+		payload = encSess.transformer().Encrypt(nil, payload, encSess.id)
+	}
+	if err := c.writeFrame(payload); err != nil {
+		return errDropConnection
+	}
+	return nil
+}
+
+// sign signs a response when its session signs (MS-SMB2 3.3.4.1.1): encrypted responses are never
+// signed; otherwise sign when the request was signed, the session requires signing, or the
+// handler asked (final session setup).
+func (c *conn) sign(r *request, encrypted bool) {
+	s := r.signSess
+	if s == nil {
+		s = r.sess
+	}
+	if encrypted || s == nil || r.status == wire.StatusPending {
+		return
+	}
+	signer := s.signerFor()
+	if signer == nil {
+		return
+	}
+	if r.status == wire.StatusAccessDenied && r.hdr.IsSigned() && !r.signAlways {
+		// A request whose signature failed gets an unsigned answer: we cannot prove anything
+		// to a peer that may not hold the key.
+		return
+	}
+	if !(r.hdr.IsSigned() || s.signingRequired || r.signAlways) {
+		return
+	}
+	h := wire.Header(r.resp)
+	h.SetFlags(h.Flags() | wire.FlagSigned)
+	signer.Sign(r.resp)
+}
+
+// cancel handles SMB2 CANCEL: nothing is pending long in this server yet (no async operations
+// before leases/notify/locks), so a cancel finds nothing to stop and, as the spec requires, gets
+// no response.
+func (c *conn) cancel(r *request) {}

@@ -1,0 +1,331 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/sofs-dev/sofs/smb/vfs"
+	"github.com/sofs-dev/sofs/smb/wire"
+)
+
+// Generic access rights mapped to file rights (MS-DTYP 2.4.3, MS-SMB2 2.2.13.1.1).
+const (
+	fileGenericRead    = 0x00120089
+	fileGenericWrite   = 0x00120116
+	fileGenericExecute = 0x001200A0
+	writeBits          = wire.FileWriteData | wire.FileAppendData | wire.FileWriteEA | wire.FileWriteAttributes |
+		wire.Delete | wire.WriteDAC | wire.WriteOwner | wire.FileDeleteChild
+	// validCreateOptions are the options MS-SMB2 2.2.13 defines; the rest must be zero.
+	validCreateOptions = 0x00FFFFFF
+)
+
+// mapAccess turns a DesiredAccess into the access granted, or an error (MS-SMB2 3.3.5.9).
+func mapAccess(desired, maximal uint32, readOnlyFile bool) (uint32, error) {
+	if desired&wire.AccessSystemSecurity != 0 {
+		return 0, wire.StatusPrivilegeNotHeld
+	}
+	if desired&^(wire.FileAllAccess|wire.MaximumAllowed|wire.GenericAll|wire.GenericExecute|wire.GenericWrite|wire.GenericRead) != 0 {
+		return 0, wire.StatusAccessDenied
+	}
+	granted := desired & wire.FileAllAccess
+	if desired&wire.GenericRead != 0 {
+		granted |= fileGenericRead
+	}
+	if desired&wire.GenericWrite != 0 {
+		granted |= fileGenericWrite
+	}
+	if desired&wire.GenericExecute != 0 {
+		granted |= fileGenericExecute
+	}
+	if desired&wire.GenericAll != 0 {
+		granted |= wire.FileAllAccess
+	}
+	allowed := maximal
+	if readOnlyFile {
+		allowed &^= wire.FileWriteData | wire.FileAppendData
+	}
+	if desired&wire.MaximumAllowed != 0 {
+		granted |= allowed
+	}
+	if granted&^allowed != 0 {
+		return 0, wire.StatusAccessDenied
+	}
+	return granted, nil
+}
+
+// handleCreate implements MS-SMB2 3.3.5.9 for disk shares and named pipes.
+func handleCreate(r *request) error {
+	var req wire.CreateRequest
+	if err := req.Decode(r.msg); err != nil {
+		return errInvalidParameter
+	}
+	if req.ImpersonationLevel > wire.ImpersonationDelegate {
+		return wire.StatusBadImpersonationLevel
+	}
+	if req.CreateOptions&^validCreateOptions != 0 || req.CreateDisposition > wire.FileOverwriteIf ||
+		req.CreateOptions&(wire.FileDirectoryFile|wire.FileNonDirectoryFile) == wire.FileDirectoryFile|wire.FileNonDirectoryFile {
+		return errInvalidParameter
+	}
+	if req.FileAttributes&^uint32(0x00037FB7) != 0 { // MS-FSCC 2.6 bits a client may send
+		return errInvalidParameter
+	}
+	if r.tree.share.ipc {
+		return createPipe(r, &req)
+	}
+	if req.CreateOptions&(wire.FileOpenByFileID|wire.FileReserveOpfilter) != 0 {
+		return wire.StatusNotSupported
+	}
+	name, err := sharePath(req.Name)
+	if err != nil {
+		return err
+	}
+	sh := r.tree.share
+	kind := vfs.AnyKind
+	switch {
+	case req.CreateOptions&wire.FileDirectoryFile != 0:
+		kind = vfs.DirectoryOnly
+		if req.CreateDisposition != wire.FileCreate && req.CreateDisposition != wire.FileOpen && req.CreateDisposition != wire.FileOpenIf {
+			return errInvalidParameter
+		}
+	case req.CreateOptions&wire.FileNonDirectoryFile != 0:
+		kind = vfs.FileOnly
+	}
+	access, err := mapAccess(req.DesiredAccess, r.tree.maximalAccess, false)
+	if err != nil {
+		return err
+	}
+	if access == 0 && req.DesiredAccess&wire.MaximumAllowed == 0 {
+		return wire.StatusAccessDenied
+	}
+	deleteOnClose := req.CreateOptions&wire.FileDeleteOnClose != 0
+	if deleteOnClose && access&wire.Delete == 0 {
+		return wire.StatusAccessDenied
+	}
+	if sh.ReadOnly && req.CreateDisposition != wire.FileOpen {
+		// Every other disposition may create or truncate.
+		return wire.StatusAccessDenied
+	}
+	o, action, err := openObject(r.ctx(), sh, name, kind, &req, access)
+	if err != nil {
+		return err
+	}
+	fi, err := o.file.Stat()
+	if err != nil {
+		o.file.Close()
+		return err
+	}
+	if fi.Attributes&vfs.AttrReadOnly != 0 {
+		// A read-only file grants no data writes, and cannot be deleted (MS-FSA 2.1.5.1.2.1).
+		if access&(wire.FileWriteData|wire.FileAppendData) != 0 && action == vfs.Opened {
+			o.file.Close()
+			return wire.StatusAccessDenied
+		}
+		if deleteOnClose {
+			o.file.Close()
+			return wire.StatusCannotDelete
+		}
+	}
+	if deleteOnClose && fi.IsDir() && name == "" {
+		o.file.Close()
+		return wire.StatusCannotDelete
+	}
+	entry, err := sh.opens.Open(fi.ID, vfs.Access(access), vfs.ShareMode(req.ShareAccess&7))
+	if err != nil {
+		o.file.Close()
+		return err
+	}
+	if deleteOnClose {
+		entry.SetDeleteOnClose()
+	}
+	o.entry = entry
+	o.tree = r.tree
+	o.access = access
+	o.isDir = fi.IsDir()
+	o.writeThru = req.CreateOptions&wire.FileWriteThrough != 0
+	o.id.Volatile = r.c.srv.nextHandle.Add(1)
+	o.id.Persistent = o.id.Volatile
+	r.sess.addOpen(o)
+	r.fileID = o.id
+
+	resp := wire.CreateResponse{
+		CreateAction: uint32(action),
+		FileID:       o.id,
+	}
+	fillCreateTimes(&resp, fi)
+	maximal := r.tree.maximalAccess
+	if fi.Attributes&vfs.AttrReadOnly != 0 {
+		maximal &^= wire.FileWriteData | wire.FileAppendData
+	}
+	for _, cc := range req.Contexts {
+		switch cc.Name {
+		case wire.CtxNameQueryMaximalAccess:
+			var mx wire.MaximalAccessRequest
+			if err := mx.Decode(cc.Data); err != nil {
+				return closeAndFail(r, o, errInvalidParameter)
+			}
+			resp.Contexts = append(resp.Contexts, wire.CreateContext{Name: cc.Name,
+				Data: (&wire.MaximalAccessResponse{MaximalAccess: maximal}).Append(nil)})
+		case wire.CtxNameQueryOnDiskID:
+			st, _ := sh.FS.StatFS(r.ctx())
+			resp.Contexts = append(resp.Contexts, wire.CreateContext{Name: cc.Name,
+				Data: (&wire.QueryOnDiskIDResponse{DiskFileID: fi.ID, VolumeID: uint64(st.SerialNumber)}).Append(nil)})
+		}
+		// Durable handles, leases and the rest are not granted yet (issue 3): per MS-SMB2 a
+		// server that does not grant them simply returns no context for them.
+	}
+	r.resp = resp.Append(r.resp)
+	return nil
+}
+
+func closeAndFail(r *request, o *open, err error) error {
+	r.sess.takeOpen(o.id.Volatile)
+	o.close()
+	return err
+}
+
+func fillCreateTimes(resp *wire.CreateResponse, fi vfs.FileInfo) {
+	resp.CreationTime = wire.FiletimeFromTime(fi.CreationTime)
+	resp.LastAccessTime = wire.FiletimeFromTime(fi.LastAccessTime)
+	resp.LastWriteTime = wire.FiletimeFromTime(fi.LastWriteTime)
+	resp.ChangeTime = wire.FiletimeFromTime(fi.ChangeTime)
+	resp.AllocationSize = fi.Allocation
+	resp.EndOfFile = fi.Size
+	resp.FileAttributes = uint32(fi.Attributes)
+}
+
+// openObject opens or creates the object. Truncating dispositions (supersede, overwrite,
+// overwrite-if) first open the existing object without truncating so the read-only attribute
+// and share modes are checked before any data is destroyed.
+func openObject(ctx context.Context, sh *shareState, name string, kind vfs.Kind, req *wire.CreateRequest, access uint32) (*open, vfs.OpenAction, error) {
+	vreq := vfs.OpenRequest{
+		Kind:            kind,
+		Read:            access&(wire.FileReadData|wire.FileExecute) != 0,
+		Write:           access&(wire.FileWriteData|wire.FileAppendData) != 0,
+		Attributes:      vfs.Attr(req.FileAttributes) & vfs.AttrSettable,
+		WriteThrough:    req.CreateOptions&wire.FileWriteThrough != 0,
+		CaseInsensitive: !sh.CaseSensitive,
+	}
+	disp := vfs.Disposition(req.CreateDisposition)
+	truncating := disp == vfs.Supersede || disp == vfs.Overwrite || disp == vfs.OverwriteIf
+	if !truncating {
+		vreq.Disposition = disp
+		f, action, err := sh.FS.Open(ctx, name, vreq)
+		if err != nil {
+			return nil, 0, err
+		}
+		return &open{file: f}, action, nil
+	}
+	for attempt := 0; attempt < 3; attempt++ {
+		vreq.Disposition = vfs.OpenExisting
+		vreq.Write = true
+		f, _, err := sh.FS.Open(ctx, name, vreq)
+		switch {
+		case err == nil:
+			fi, err := f.Stat()
+			if err != nil {
+				f.Close()
+				return nil, 0, err
+			}
+			if fi.IsDir() {
+				f.Close()
+				return nil, 0, vfs.ErrIsDir
+			}
+			if fi.Attributes&(vfs.AttrReadOnly) != 0 {
+				f.Close()
+				return nil, 0, wire.StatusAccessDenied
+			}
+			// Hidden/system files can only be overwritten by a request that keeps those bits
+			// (MS-FSA 2.1.5.1.2.1).
+			keep := vfs.Attr(req.FileAttributes)
+			if fi.Attributes&vfs.AttrHidden != 0 && keep&vfs.AttrHidden == 0 ||
+				fi.Attributes&vfs.AttrSystem != 0 && keep&vfs.AttrSystem == 0 {
+				f.Close()
+				return nil, 0, wire.StatusAccessDenied
+			}
+			if err := sh.opens.Check(fi.ID, vfs.Access(access|wire.FileWriteData), vfs.ShareMode(req.ShareAccess&7)); err != nil {
+				f.Close()
+				return nil, 0, err
+			}
+			if err := f.Truncate(0); err != nil {
+				f.Close()
+				return nil, 0, err
+			}
+			attrs := (vfs.Attr(req.FileAttributes) & vfs.AttrSettable) | vfs.AttrArchive
+			if err := f.SetInfo(vfs.SetInfo{Attributes: &attrs}); err != nil {
+				f.Close()
+				return nil, 0, err
+			}
+			action := vfs.Overwritten
+			if disp == vfs.Supersede {
+				action = vfs.Superseded
+			}
+			return &open{file: f}, action, nil
+		case errors.Is(err, vfs.ErrNotFound) && disp != vfs.Overwrite:
+			vreq.Disposition = vfs.Create
+			vreq.Write = access&(wire.FileWriteData|wire.FileAppendData) != 0
+			f, action, err := sh.FS.Open(ctx, name, vreq)
+			if errors.Is(err, vfs.ErrExists) {
+				continue // lost a race with another creator: overwrite what is there now
+			}
+			if err != nil {
+				return nil, 0, err
+			}
+			return &open{file: f}, action, nil
+		default:
+			return nil, 0, err
+		}
+	}
+	return nil, 0, vfs.ErrInUse
+}
+
+// createPipe opens a named pipe on IPC$ (MS-SMB2 3.3.5.9: pipes are "files" on the IPC share).
+func createPipe(r *request, req *wire.CreateRequest) error {
+	name := strings.TrimPrefix(strings.ToLower(req.Name), `\pipe\`)
+	p, err := r.c.srv.rpc.OpenPipe(name)
+	if err != nil {
+		return err
+	}
+	o := &open{pipe: p, tree: r.tree, access: wire.FileAllAccess &^ wire.Delete}
+	o.id.Volatile = r.c.srv.nextHandle.Add(1)
+	o.id.Persistent = o.id.Volatile
+	r.sess.addOpen(o)
+	r.fileID = o.id
+	resp := wire.CreateResponse{CreateAction: wire.FileOpened, FileID: o.id, FileAttributes: wire.FileAttributeNormal}
+	r.resp = resp.Append(r.resp)
+	return nil
+}
+
+// handleClose implements MS-SMB2 3.3.5.10.
+func handleClose(r *request) error {
+	var req wire.CloseRequest
+	if err := req.Decode(r.msg); err != nil {
+		return errInvalidParameter
+	}
+	o, err := r.lookupOpen(req.FileID)
+	if err != nil {
+		return err
+	}
+	resp := wire.CloseResponse{}
+	if req.Flags&wire.CloseFlagPostQueryAttrib != 0 && o.file != nil {
+		if fi, err := o.file.Stat(); err == nil {
+			resp.Flags = wire.CloseFlagPostQueryAttrib
+			resp.CreationTime = wire.FiletimeFromTime(fi.CreationTime)
+			resp.LastAccessTime = wire.FiletimeFromTime(fi.LastAccessTime)
+			resp.LastWriteTime = wire.FiletimeFromTime(fi.LastWriteTime)
+			resp.ChangeTime = wire.FiletimeFromTime(fi.ChangeTime)
+			resp.AllocationSize = fi.Allocation
+			resp.EndOfFile = fi.Size
+			resp.FileAttributes = uint32(fi.Attributes)
+		}
+	}
+	r.sess.takeOpen(o.id.Volatile)
+	if err := o.close(); err != nil {
+		r.c.log.Info("close", "err", err)
+	}
+	r.resp = resp.Append(r.resp)
+	return nil
+}
+
+// ctx is the context handlers pass to backends. Requests are not cancellable yet.
+func (r *request) ctx() context.Context { return context.Background() }

@@ -1,0 +1,78 @@
+package server
+
+import (
+	"sync"
+
+	"github.com/sofs-dev/sofs/smb/rpc"
+	"github.com/sofs-dev/sofs/smb/vfs"
+	"github.com/sofs-dev/sofs/smb/wire"
+)
+
+// open is one SMB handle (MS-SMB2 3.3.1.10): a file, a directory or a named pipe.
+type open struct {
+	id     wire.FileID
+	tree   *tree
+	file   vfs.File  // nil for pipes
+	pipe   *rpc.Pipe // nil for files
+	entry  *vfs.Open // share-mode and delete-pending registration
+	access uint32    // granted access
+	isDir  bool
+
+	mu        sync.Mutex
+	closed    bool
+	dir       *dirCursor // QUERY_DIRECTORY state
+	position  int64      // FilePositionInformation (kept, never used for I/O)
+	mode      uint32     // FileModeInformation
+	writeThru bool
+}
+
+// close releases the handle; when it is the last open of an object with delete pending, the
+// object is deleted first (MS-SMB2 3.3.5.10, MS-FSA 2.1.5.4).
+func (o *open) close() error {
+	o.mu.Lock()
+	if o.closed {
+		o.mu.Unlock()
+		return nil
+	}
+	o.closed = true
+	o.mu.Unlock()
+	if o.pipe != nil {
+		return o.pipe.Close()
+	}
+	var err error
+	if o.entry != nil && o.entry.Close() {
+		err = o.file.Remove()
+	}
+	if cerr := o.file.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// has reports whether the open was granted any of the access bits.
+func (o *open) has(bits uint32) bool { return o.access&bits != 0 }
+
+// allFF is the FileId that means "the FileId of the previous request in this compound".
+var allFF = wire.FileID{Persistent: ^uint64(0), Volatile: ^uint64(0)}
+
+// lookupOpen resolves a request's FileId (MS-SMB2 3.3.5.2.7.2 for compounds).
+func (r *request) lookupOpen(id wire.FileID) (*open, error) {
+	if id == allFF {
+		if r.fileID == (wire.FileID{}) {
+			return nil, wire.StatusFileClosed
+		}
+		id = r.fileID
+	}
+	o := r.sess.open(id.Volatile)
+	if o == nil || o.id.Persistent != id.Persistent || o.tree != r.tree {
+		return nil, wire.StatusFileClosed
+	}
+	o.mu.Lock()
+	closed := o.closed
+	o.mu.Unlock()
+	if closed {
+		return nil, wire.StatusFileClosed
+	}
+	r.fileID = o.id
+	return o, nil
+}

@@ -1,0 +1,161 @@
+package server
+
+import (
+	"sync"
+
+	"github.com/sofs-dev/sofs/smb/auth"
+	"github.com/sofs-dev/sofs/smb/crypto"
+)
+
+type sessionState uint8
+
+const (
+	sessionInProgress sessionState = iota
+	sessionValid
+	sessionExpired
+)
+
+// session is one authenticated user on one connection (MS-SMB2 3.3.1.8).
+type session struct {
+	id   uint64
+	conn *conn
+
+	mu       sync.Mutex
+	state    sessionState
+	exchange *auth.Exchange // the authentication under way
+	user     auth.User
+	guest    bool
+	preauth  []byte // 3.1.1 session preauth integrity hash
+	signer   crypto.Signer
+	xform    *crypto.Transformer
+	trees    map[uint32]*tree
+	nextTree uint32
+	opens    map[uint64]*open // by volatile FileId
+
+	// Fixed once the session is valid.
+	signingRequired bool
+	encryptData     bool
+}
+
+func (s *session) valid() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state == sessionValid
+}
+
+func (s *session) signerFor() crypto.Signer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.signer
+}
+
+func (s *session) transformer() *crypto.Transformer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.xform
+}
+
+func (s *session) verify(msg []byte) bool {
+	signer := s.signerFor()
+	return signer != nil && signer.Verify(msg)
+}
+
+func (s *session) tree(id uint32) *tree {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.trees[id]
+}
+
+func (s *session) addTree(t *tree) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextTree++
+	t.id = s.nextTree
+	s.trees[t.id] = t
+}
+
+// removeTree disconnects a tree, closing its opens.
+func (s *session) removeTree(id uint32) bool {
+	s.mu.Lock()
+	t := s.trees[id]
+	delete(s.trees, id)
+	var opens []*open
+	for fid, o := range s.opens {
+		if o.tree == t {
+			opens = append(opens, o)
+			delete(s.opens, fid)
+		}
+	}
+	s.mu.Unlock()
+	for _, o := range opens {
+		o.close()
+	}
+	return t != nil
+}
+
+func (s *session) addOpen(o *open) {
+	s.mu.Lock()
+	s.opens[o.id.Volatile] = o
+	s.mu.Unlock()
+}
+
+func (s *session) open(volatile uint64) *open {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opens[volatile]
+}
+
+func (s *session) takeOpen(volatile uint64) *open {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.opens[volatile]
+	delete(s.opens, volatile)
+	return o
+}
+
+// logoff closes everything the session holds and marks it expired.
+func (s *session) logoff() {
+	s.mu.Lock()
+	s.state = sessionExpired
+	opens := s.opens
+	s.opens = map[uint64]*open{}
+	s.trees = map[uint32]*tree{}
+	s.mu.Unlock()
+	for _, o := range opens {
+		o.close()
+	}
+}
+
+// Server-wide session table: sessions are looked up by id from any connection (multichannel
+// binding and encrypted frames name the session, not the connection).
+
+func (s *Server) lookupSession(id uint64) *session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sessions[id]
+}
+
+func (s *Server) newSession(c *conn) *session {
+	sess := &session{
+		id:    s.nextSessionID.Add(1),
+		conn:  c,
+		trees: make(map[uint32]*tree),
+		opens: make(map[uint64]*open),
+	}
+	s.mu.Lock()
+	s.sessions[sess.id] = sess
+	s.mu.Unlock()
+	c.mu.Lock()
+	c.sessions[sess.id] = sess
+	c.mu.Unlock()
+	return sess
+}
+
+func (s *Server) removeSession(sess *session) {
+	s.mu.Lock()
+	delete(s.sessions, sess.id)
+	s.mu.Unlock()
+	sess.conn.mu.Lock()
+	delete(sess.conn.sessions, sess.id)
+	sess.conn.mu.Unlock()
+}
