@@ -66,6 +66,13 @@ func NewResponder(cfg ResponderConfig) (*Responder, error) {
 // address records in name order. The SOA serial increases whenever the content changes,
 // so secondaries that transfer the zone notice.
 func (r *Responder) Records() []dns.RR {
+	rrs, _ := r.zone()
+	return rrs
+}
+
+// zone renders the records and returns every name that exists in the zone even without
+// records: the access point and all known nodes, up or down.
+func (r *Responder) zone() ([]dns.RR, RecordSet) {
 	nodes, _ := r.cfg.Nodes.Nodes()
 	ttl := uint32(r.cfg.TTL / time.Second)
 	desired := DesiredRecords(r.cfg.AccessPoint, r.cfg.Zone, nodes)
@@ -120,7 +127,7 @@ func (r *Responder) Records() []dns.RR {
 		Refresh: 300, Retry: 60, Expire: 86400,
 		Minttl: ttl,
 	}
-	return append([]dns.RR{soa}, body...)
+	return append([]dns.RR{soa}, body...), desired
 }
 
 // ServeDNS implements dns.Handler.
@@ -169,8 +176,8 @@ func (r *Responder) answer(req *dns.Msg, tcp bool) *dns.Msg {
 		return nil
 	}
 	resp.Authoritative = true
-	records := r.Records()
-	nameExists := false
+	records, known := r.zone()
+	_, nameExists := known[qname]
 	for _, rr := range records {
 		h := rr.Header()
 		if h.Name != qname {
@@ -181,11 +188,8 @@ func (r *Responder) answer(req *dns.Msg, tcp bool) *dns.Msg {
 			resp.Answer = append(resp.Answer, rr)
 		}
 	}
-	if !nameExists && qname == r.cfg.AccessPoint {
-		// The access point exists even with every node down (NODATA, not NXDOMAIN),
-		// so negative caching does not outlive the outage by the SOA minimum.
-		nameExists = true
-	}
+	// The access point and known nodes' names exist even while down (NODATA rather than
+	// NXDOMAIN), which tells resolvers the name is real but has no address right now.
 	if !nameExists {
 		// Empty non-terminals (e.g. the parent of a deeper access point) exist too.
 		for _, rr := range records {
