@@ -18,7 +18,7 @@ import (
 // followDeadline is how fast DNS must follow a NIC or node change (issue 7).
 const followDeadline = 2 * time.Second
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if testing.Verbose() {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

@@ -145,3 +145,50 @@ func TestResponderAnswersDigAndPassesNamedCheckzone(t *testing.T) {
 		t.Errorf("zone has %d records, want SOA, NS, 3 access point and 3 node1 addresses", n)
 	}
 }
+
+// FuzzResponderAnswer: any message a client can send gets a well-formed reply (or an
+// AXFR hand-off over TCP) and never a panic; replies never leave the zone.
+func FuzzResponderAnswer(f *testing.F) {
+	table := NewNodeTable(
+		Node{Name: "node1", Up: true, Addrs: addrs("10.71.1.1", "fd71::1")},
+		Node{Name: "node2", Up: false, Addrs: addrs("10.71.1.2")},
+	)
+	r, err := NewResponder(ResponderConfig{Zone: "cluster.test", AccessPoint: "fs1.cluster.test", Nodes: table, Logger: testLogger(nil)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, q := range []struct {
+		name  string
+		qtype uint16
+	}{{"fs1.cluster.test.", dns.TypeA}, {"cluster.test.", dns.TypeAXFR}, {"x.fs1.cluster.test.", dns.TypeANY}, {"example.", dns.TypeSOA}} {
+		m := new(dns.Msg)
+		m.SetQuestion(q.name, q.qtype)
+		b, _ := m.Pack()
+		f.Add(b, false)
+		f.Add(b, true)
+	}
+	f.Fuzz(func(t *testing.T, packet []byte, tcp bool) {
+		req := new(dns.Msg)
+		if err := req.Unpack(packet); err != nil {
+			return
+		}
+		resp := r.answer(req, tcp)
+		if resp == nil {
+			if !tcp || len(req.Question) != 1 || req.Question[0].Qtype != dns.TypeAXFR && req.Question[0].Qtype != dns.TypeIXFR {
+				t.Fatalf("transfer hand-off for %v over tcp=%t", req.Question, tcp)
+			}
+			return
+		}
+		if resp.Id != req.Id || !resp.Response {
+			t.Fatalf("reply does not match request: %v", resp)
+		}
+		for _, rr := range append(append([]dns.RR{}, resp.Answer...), resp.Ns...) {
+			if !dns.IsSubDomain("cluster.test.", rr.Header().Name) {
+				t.Fatalf("answer outside the zone: %v", rr)
+			}
+		}
+		if _, err := resp.Pack(); err != nil {
+			t.Fatalf("reply does not pack: %v", err)
+		}
+	})
+}
