@@ -43,15 +43,27 @@ const (
 	maxPreferredLength = 0xFFFFFFFF
 )
 
-// Union arms that exist in the IDL (MS-SRVS 2.2.3.2 SHARE_ENUM_UNION, 2.2.3.6 SHARE_INFO, 2.2.3.7
-// SERVER_INFO). For a level that is an arm we always marshal its pointer (null when we do not serve the
-// level); for a level that is not an arm there is nothing to marshal after the discriminant, as Samba's
-// [default] arm does.
+// Union arms that exist in the IDL: the union of MS-SRVS (2.2.3.2 SHARE_ENUM_UNION, 2.2.3.6 SHARE_INFO,
+// 2.2.3.7 SERVER_INFO) and Samba's srvsvc.idl, which adds a few legacy levels, so that a client built from
+// either IDL parses our answer. For a level that is an arm we always marshal its pointer (null when we do
+// not serve the level); for a level that is no arm nothing follows the discriminant, as with Samba's
+// [default] arm.
 var (
-	shareEnumArms  = map[uint32]bool{0: true, 1: true, 2: true, 501: true, 502: true, 503: true}
-	shareInfoArms  = map[uint32]bool{0: true, 1: true, 2: true, 501: true, 502: true, 503: true, 1004: true, 1005: true, 1006: true, 1501: true}
-	serverInfoArms = map[uint32]bool{100: true, 101: true, 102: true, 103: true, 502: true, 503: true, 599: true}
+	shareEnumArms  = levelSet(0, 1, 2, 501, 502, 503, 1004, 1005, 1006, 1007, 1501)
+	shareInfoArms  = levelSet(0, 1, 2, 501, 502, 503, 1004, 1005, 1006, 1007, 1501)
+	serverInfoArms = levelSet(100, 101, 102, 103, 402, 403, 502, 503, 599, 1005, 1010, 1016, 1017, 1018,
+		1107, 1501, 1502, 1503, 1506, 1509, 1510, 1511, 1512, 1513, 1514, 1515, 1516, 1518, 1520, 1521,
+		1522, 1523, 1524, 1525, 1528, 1529, 1530, 1533, 1534, 1535, 1536, 1537, 1538, 1539, 1540, 1541,
+		1542, 1543, 1544, 1545, 1546, 1547, 1548, 1549, 1550, 1552, 1553, 1554, 1555, 1556)
 )
+
+func levelSet(levels ...uint32) map[uint32]bool {
+	m := make(map[uint32]bool, len(levels))
+	for _, l := range levels {
+		m[l] = true
+	}
+	return m
+}
 
 type srvsvc struct{ srv *Server }
 
