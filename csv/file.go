@@ -75,6 +75,11 @@ func (f *file) ReadAt(p []byte, off int64) (int, error) {
 	}
 	f.ino.dataMu.RLock()
 	defer f.ino.dataMu.RUnlock()
+	return f.readAt(p, off)
+}
+
+// readAt reads with dataMu held (shared or exclusive) by the caller.
+func (f *file) readAt(p []byte, off int64) (int, error) {
 	c := f.v.c
 	c.mu.RLock()
 	if err := f.gone(); err != nil {
