@@ -19,8 +19,10 @@ var (
 	ErrContinue     = errors.New("auth: more processing required")
 	ErrLogonFailure = errors.New("auth: logon failure")
 	ErrNotSupported = errors.New("auth: not supported")
-	// ErrMalformed wraps decoding errors of client tokens.
-	ErrMalformed = errors.New("auth: malformed security token")
+	// ErrMalformed marks undecodable client tokens. It wraps ErrLogonFailure, so a
+	// server that only tests for ErrLogonFailure answers STATUS_LOGON_FAILURE; one that
+	// tests ErrMalformed first can answer STATUS_INVALID_PARAMETER instead.
+	ErrMalformed = fmt.Errorf("%w: malformed security token", ErrLogonFailure)
 )
 
 // Acceptor authenticates clients with NTLMv2 inside SPNEGO (or raw NTLMSSP). Its fields

@@ -406,12 +406,18 @@ func TestTransformRoundTripAllCiphers(t *testing.T) {
 		if bytes.Equal(f2[20:36], frame[20:36]) {
 			t.Fatalf("%s: nonce reused", name)
 		}
-		// In-place decryption with spare capacity.
-		buf := make([]byte, len(frame), len(frame)+16)
-		copy(buf, frame)
-		got, _, err = client.Decrypt(buf[TransformHeaderSize:TransformHeaderSize], buf)
-		if err != nil || !bytes.Equal(got, msg) {
+		// In-place decryption needs no spare capacity and stays inside the frame.
+		buf := append([]byte(nil), frame...)
+		buf = buf[:len(buf):len(buf)]
+		got, sid, err = client.DecryptInPlace(buf)
+		if err != nil || sid != 0x1122334455667788 || !bytes.Equal(got, msg) {
 			t.Fatalf("%s: in-place decrypt: %v", name, err)
+		}
+		if &got[0] != &buf[36] {
+			t.Fatalf("%s: in-place decrypt did not reuse the frame", name)
+		}
+		if id, err := SessionID(frame); err != nil || id != 0x1122334455667788 {
+			t.Fatalf("%s: SessionID = %#x, %v", name, id, err)
 		}
 		// Tampering anywhere (signature, nonce, AAD fields, body) is detected.
 		for _, pos := range []int{5, 21, 40, 44, 52, len(frame) - 1} {
@@ -419,6 +425,11 @@ func TestTransformRoundTripAllCiphers(t *testing.T) {
 			bad[pos] ^= 0x80
 			if _, _, err := client.Decrypt(nil, bad); err == nil {
 				t.Errorf("%s: flipped byte %d accepted", name, pos)
+			}
+			bad = append([]byte(nil), frame...)
+			bad[pos] ^= 0x80
+			if _, _, err := client.DecryptInPlace(bad); err == nil {
+				t.Errorf("%s: in place: flipped byte %d accepted", name, pos)
 			}
 		}
 	}
@@ -478,6 +489,10 @@ func FuzzDecrypt(f *testing.F) {
 		if err == nil && len(msg) != len(frame)-TransformHeaderSize {
 			t.Fatalf("decrypted %d bytes from a %d-byte frame", len(msg), len(frame))
 		}
+		msg2, _, err2 := client.DecryptInPlace(append([]byte(nil), frame...))
+		if (err == nil) != (err2 == nil) || !bytes.Equal(msg, msg2) {
+			t.Fatalf("Decrypt and DecryptInPlace disagree: %v / %v", err, err2)
+		}
 	})
 }
 
@@ -532,14 +547,18 @@ func benchEncrypt(b *testing.B, id uint16) {
 func BenchmarkEncrypt1MiB_CCM(b *testing.B) { benchEncrypt(b, CipherAES128CCM) }
 func BenchmarkEncrypt1MiB_GCM(b *testing.B) { benchEncrypt(b, CipherAES128GCM) }
 
-func BenchmarkDecrypt1MiB_CCM(b *testing.B) {
-	server, client := transformerPair(b, CipherAES128CCM)
+func benchDecrypt(b *testing.B, id uint16) {
+	server, client := transformerPair(b, id)
 	frame := server.Encrypt(nil, testMessage(1<<20+64, 1, 0, 8), 1)
 	dst := make([]byte, 0, len(frame)+16)
 	b.SetBytes(int64(len(frame)))
+	b.ReportAllocs()
 	for b.Loop() {
 		if _, _, err := client.Decrypt(dst, frame); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
+
+func BenchmarkDecrypt1MiB_CCM(b *testing.B) { benchDecrypt(b, CipherAES128CCM) }
+func BenchmarkDecrypt1MiB_GCM(b *testing.B) { benchDecrypt(b, CipherAES128GCM) }

@@ -125,39 +125,75 @@ func (t *Transformer) Encrypt(dst []byte, msg []byte, sessionID uint64) []byte {
 }
 
 // Decrypt checks and decrypts one transform frame, appends the plaintext message(s) to
-// dst and returns them with the SessionId of the header. Passing frame[52:][:0] as dst
-// decrypts in place. The caller must look the session up by the returned id and must
-// have built this Transformer for that session.
+// dst and returns them with the SessionId of the header. dst must not overlap frame; use
+// DecryptInPlace to reuse the frame's memory. The caller must look the session up by the
+// returned id (SessionID reads it before decryption) and must have built this
+// Transformer for that session.
 func (t *Transformer) Decrypt(dst []byte, frame []byte) (msg []byte, sessionID uint64, err error) {
-	if len(frame) < TransformHeaderSize {
-		return nil, 0, fmt.Errorf("decrypt %d-byte frame: %w", len(frame), ErrShortFrame)
-	}
-	if binary.LittleEndian.Uint32(frame) != transformProtocolID {
-		return nil, 0, fmt.Errorf("decrypt: protocol id %#08x: %w", binary.LittleEndian.Uint32(frame), ErrNotTransform)
+	if err := checkFrame(frame); err != nil {
+		return nil, 0, err
 	}
 	sessionID = binary.LittleEndian.Uint64(frame[trSessionOffset:])
+	msg, err = t.open(dst, frame, frame[TransformHeaderSize:], sessionID)
+	return msg, sessionID, err
+}
+
+// DecryptInPlace is Decrypt reusing frame's memory: the returned message aliases
+// frame[36:], and frame's contents are destroyed (also on authentication failure).
+// It needs no spare capacity and copies the body once (a 16-byte memmove).
+func (t *Transformer) DecryptInPlace(frame []byte) (msg []byte, sessionID uint64, err error) {
+	if err := checkFrame(frame); err != nil {
+		return nil, 0, err
+	}
+	sessionID = binary.LittleEndian.Uint64(frame[trSessionOffset:])
+	// open copies the header fields it needs before the body moves over them.
+	msg, err = t.open(frame[trSizeOffset:trSizeOffset], frame, frame[TransformHeaderSize:], sessionID)
+	return msg, sessionID, err
+}
+
+// SessionID returns the SessionId of a transform frame without decrypting it, so the
+// caller can find the session (and its Transformer) first.
+func SessionID(frame []byte) (uint64, error) {
+	if err := checkFrame(frame); err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint64(frame[trSessionOffset:]), nil
+}
+
+func checkFrame(frame []byte) error {
+	if len(frame) < TransformHeaderSize {
+		return fmt.Errorf("decrypt %d-byte frame: %w", len(frame), ErrShortFrame)
+	}
+	if id := binary.LittleEndian.Uint32(frame); id != transformProtocolID {
+		return fmt.Errorf("decrypt: protocol id %#08x: %w", id, ErrNotTransform)
+	}
 	size := binary.LittleEndian.Uint32(frame[trSizeOffset:])
-	body := frame[TransformHeaderSize:]
-	if uint64(size) != uint64(len(body)) || size == 0 {
-		return nil, sessionID, fmt.Errorf("decrypt: OriginalMessageSize %d, %d bytes follow: %w", size, len(body), ErrBadLength)
+	if n := len(frame) - TransformHeaderSize; uint64(size) != uint64(n) || size == 0 {
+		return fmt.Errorf("decrypt: OriginalMessageSize %d, %d bytes follow: %w", size, n, ErrBadLength)
 	}
 	if f := binary.LittleEndian.Uint16(frame[trFlagsOffset:]); f != transformEncrypted {
-		return nil, sessionID, fmt.Errorf("decrypt: flags %#04x: %w", f, ErrBadFlags)
+		return fmt.Errorf("decrypt: flags %#04x: %w", f, ErrBadFlags)
 	}
-	// AEAD.Open wants ciphertext||tag but the tag travels in the header's Signature
-	// field, so the body is placed into dst followed by the tag and opened in place
-	// there. When dst is frame[52:][:0] the copy is a no-op move; give frame 16 bytes of
-	// spare capacity to avoid reallocation.
+	return nil
+}
+
+// open authenticates and decrypts body into dst. AEAD.Open wants ciphertext||tag but
+// the tag travels in the header's Signature field, so the body is placed into dst
+// followed by the tag and opened in place there. Nonce, AAD and tag are copied first
+// because dst may overwrite the header (DecryptInPlace).
+func (t *Transformer) open(dst, frame, body []byte, sessionID uint64) ([]byte, error) {
+	var tag, nonce [16]byte
+	var aad [TransformHeaderSize - trAADOffset]byte
+	copy(tag[:], frame[trSigOffset:trSigOffset+16])
+	copy(nonce[:], frame[trNonceOffset:trNonceOffset+t.nonceSize])
+	copy(aad[:], frame[trAADOffset:TransformHeaderSize])
 	start := len(dst)
 	work := append(dst, body...)
-	work = append(work, frame[trSigOffset:trSigOffset+16]...)
-	var nonce [16]byte
-	copy(nonce[:], frame[trNonceOffset:trNonceOffset+t.nonceSize])
-	var aad [TransformHeaderSize - trAADOffset]byte
-	copy(aad[:], frame[trAADOffset:TransformHeaderSize])
+	work = append(work, tag[:]...)
 	plain, err := t.dec.Open(work[start:start], nonce[:t.nonceSize], work[start:], aad[:])
 	if err != nil {
-		return nil, sessionID, fmt.Errorf("decrypt session %#x: %w", sessionID, ErrAuthFailed)
+		clear(work[start:])
+		return nil, fmt.Errorf("decrypt session %#x: %w", sessionID, ErrAuthFailed)
 	}
-	return work[:start+len(plain)], sessionID, nil
+	return work[:start+len(plain)], nil
 }
