@@ -237,3 +237,5 @@ func putFileID(b []byte, f FileID) {
 // AnyFileID (all ones) in a compounded related request means "the file the
 // previous request in the chain opened" (MS-SMB2 3.3.5.2.7.2).
 var AnyFileID = FileID{^uint64(0), ^uint64(0)}
+
+func wrapf(what string, err error) error { return fmt.Errorf("%s: %w", what, err) }
