@@ -150,14 +150,15 @@ func (v *Volume) Open(ctx context.Context, name string, req vfs.OpenRequest) (vf
 	var seq uint64
 	settable := uint32(req.Attributes & vfs.AttrSettable)
 	now := v.nowNanos()
-	create := func(dir bool) error {
+	// create adds the object, after pre (records of the same atomic operation).
+	create := func(dir bool, pre ...record) error {
 		attrs := settable
 		if !dir {
 			attrs |= uint32(vfs.AttrArchive)
 		}
 		id := c.st.nextID
-		s, err := c.commitLocked(record{kind: recCreate, id: id, other: parent.id, name: last, dir: dir,
-			attrs: attrs, times: [4]int64{now, now, now, now}, now: now})
+		s, err := c.commitLocked(append(pre, record{kind: recCreate, id: id, other: parent.id, name: last, dir: dir,
+			attrs: attrs, times: [4]int64{now, now, now, now}, now: now})...)
 		if err != nil {
 			return err
 		}
@@ -201,8 +202,9 @@ func (v *Volume) Open(ctx context.Context, name string, req vfs.OpenRequest) (vf
 				c.mu.Lock()
 				if old.removed {
 					err = fmt.Errorf("superseded concurrently: %w", vfs.ErrInUse)
-				} else if _, err = c.commitLocked(record{kind: recRemove, id: old.id, now: now}); err == nil {
-					err = create(false)
+				} else {
+					last = old.name // the new object keeps the name's case
+					err = create(false, record{kind: recRemove, id: old.id, now: now})
 					action = vfs.Superseded
 				}
 				old.dataMu.Unlock()
