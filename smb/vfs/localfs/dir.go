@@ -92,7 +92,12 @@ func (f *file) Rename(newName string, replace bool) error {
 		return fmt.Errorf("localfs: rename the share root: %w", vfs.ErrAccess)
 	}
 	fs := f.fs
-	oldParent, oldBase := splitName(f.name)
+	opfd, oldBase, err := f.locate()
+	if err != nil {
+		return err
+	}
+	defer unix.Close(opfd)
+	oldParent, _ := splitName(f.name)
 	newParent, newBase := splitName(newName)
 	if f.ci && newParent != "" {
 		resolved, err := fs.resolveCase(newParent)
@@ -101,19 +106,11 @@ func (f *file) Rename(newName string, replace bool) error {
 		}
 		newParent = resolved
 	}
-	opfd, err := openat2(fs.rootFD, oldParent, unix.O_PATH|unix.O_DIRECTORY, 0)
-	if err != nil {
-		return opError("rename", f.name, err, vfs.ErrNotFound)
-	}
-	defer unix.Close(opfd)
 	npfd, err := openat2(fs.rootFD, newParent, unix.O_PATH|unix.O_DIRECTORY, 0)
 	if err != nil {
 		return opError("rename into", newParent, err, vfs.ErrPathNotFound)
 	}
 	defer unix.Close(npfd)
-	if same, err := f.sameObject(opfd, oldBase); err != nil || !same {
-		return fmt.Errorf("localfs: rename %q: moved or removed by another process: %w", f.name, vfs.ErrNotFound)
-	}
 	target := newBase
 	if f.ci {
 		if err := unix.Fstatat(npfd, newBase, new(unix.Stat_t), unix.AT_SYMLINK_NOFOLLOW); err == unix.ENOENT {
@@ -173,6 +170,11 @@ func (f *file) Rename(newName string, replace bool) error {
 		}
 	}
 	f.name = full
+	if f.isDir {
+		// Names of open objects beneath this directory changed too (see refreshName).
+		fs.dirRenames.Add(1)
+	}
+	f.nameGen = fs.dirRenames.Load()
 	return nil
 }
 
@@ -199,15 +201,11 @@ func (f *file) Remove() error {
 	if f.name == "" {
 		return fmt.Errorf("localfs: remove the share root: %w", vfs.ErrAccess)
 	}
-	parent, base := splitName(f.name)
-	pfd, err := openat2(f.fs.rootFD, parent, unix.O_PATH|unix.O_DIRECTORY, 0)
+	pfd, base, err := f.locate()
 	if err != nil {
-		return opError("remove", f.name, err, vfs.ErrNotFound)
+		return err
 	}
 	defer unix.Close(pfd)
-	if same, err := f.sameObject(pfd, base); err != nil || !same {
-		return fmt.Errorf("localfs: remove %q: moved or removed by another process: %w", f.name, vfs.ErrNotFound)
-	}
 	if err := unix.Unlinkat(pfd, base, removeFlags(f.isDir)); err != nil {
 		if err == unix.EEXIST {
 			err = unix.ENOTEMPTY

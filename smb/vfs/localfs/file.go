@@ -13,7 +13,7 @@ import (
 
 // file is one open object: a descriptor resolved beneath the root, never O_PATH (so that
 // fgetxattr, futimens and fchmod work on it). Data I/O goes straight to pread/pwrite on it
-// without locks; mu serialises only the metadata read-modify-write and the name.
+// without locks; recMu serialises the record's read-modify-write, mu the name.
 type file struct {
 	fs     *FS
 	fd     int
@@ -23,8 +23,11 @@ type file struct {
 	ci     bool // opened case-insensitively: names given to Rename are resolved the same way
 	closed atomic.Bool
 
-	mu   sync.Mutex
-	name string
+	recMu sync.Mutex // serialises SetInfo's read-modify-write of the record
+
+	mu      sync.Mutex
+	name    string
+	nameGen uint64 // fs.dirRenames when name was last known right
 }
 
 var _ vfs.File = (*file)(nil)
@@ -352,8 +355,8 @@ func (f *file) SetInfo(s vfs.SetInfo) error {
 	if s.CreationTime == nil && s.ChangeTime == nil && s.Attributes == nil {
 		return nil
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.recMu.Lock()
+	defer f.recMu.Unlock()
 	var stx unix.Statx_t
 	if err := f.statx(&stx); err != nil {
 		return err
@@ -374,7 +377,7 @@ func (f *file) SetInfo(s vfs.SetInfo) error {
 	if s.ChangeTime != nil {
 		rec.hasChange, rec.change = true, timeToNanos(*s.ChangeTime)
 	}
-	return f.fs.writeRecordFD(f.fd, f.name, rec)
+	return f.fs.writeRecordFD(f.fd, f.Name(), rec)
 }
 
 func timespecOf(t time.Time) unix.Timespec {
@@ -444,6 +447,7 @@ func (f *file) Sync() error {
 func (f *file) Name() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.refreshName()
 	return f.name
 }
 

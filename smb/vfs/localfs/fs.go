@@ -51,6 +51,9 @@ type FS struct {
 	serial   uint32
 	created  time.Time
 	noXattrs atomic.Bool
+	// dirRenames counts directory renames through this FS; handles compare it with the value
+	// they last saw to know when their name may have changed under them.
+	dirRenames atomic.Uint64
 }
 
 var _ vfs.FS = (*FS)(nil)
@@ -370,13 +373,14 @@ func (fs *FS) newFile(fd int, name string, caseInsensitive bool) (*file, error) 
 		return nil, fmt.Errorf("localfs: open %q: special file (mode %#o): %w", name, mode, vfs.ErrAccess)
 	}
 	return &file{
-		fs:    fs,
-		fd:    fd,
-		isDir: mode == unix.S_IFDIR,
-		dev:   unix.Mkdev(stx.Dev_major, stx.Dev_minor),
-		ino:   stx.Ino,
-		ci:    caseInsensitive,
-		name:  name,
+		fs:      fs,
+		fd:      fd,
+		isDir:   mode == unix.S_IFDIR,
+		dev:     unix.Mkdev(stx.Dev_major, stx.Dev_minor),
+		ino:     stx.Ino,
+		ci:      caseInsensitive,
+		name:    name,
+		nameGen: fs.dirRenames.Load(),
 	}, nil
 }
 

@@ -214,35 +214,48 @@ func TestEscapeHardLink(t *testing.T) {
 	}
 }
 
-// TestEscapeParentSwapped: a handle whose parent directory was replaced by a symlink pointing
-// out must not remove or rename the same-named file outside.
+// TestEscapeParentSwapped: the parent directory of an open object is moved away and a
+// symlink pointing out takes its name. Remove and Rename must act on the object where it really
+// is (inside the share) and never on the same-named file outside.
 func TestEscapeParentSwapped(t *testing.T) {
 	x := newEscapeFixture(t, "/tmp")
-	if err := os.WriteFile(filepath.Join(x.root, "sub", "secret"), []byte("inside"), 0o644); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"secret", "other"} {
+		if err := os.WriteFile(filepath.Join(x.root, "sub", name), []byte("inside"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	f, _, err := x.fs.Open(context.Background(), "sub/secret", vfs.OpenRequest{Disposition: vfs.OpenExisting, Write: true})
-	if err != nil {
-		t.Fatal(err)
+	open := func(name string) vfs.File {
+		f, _, err := x.fs.Open(context.Background(), name, vfs.OpenRequest{Disposition: vfs.OpenExisting, Write: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
 	}
-	defer f.Close()
+	f, g := open("sub/secret"), open("sub/other")
 	if err := os.Rename(filepath.Join(x.root, "sub"), filepath.Join(x.root, "moved")); err != nil {
 		t.Fatal(err)
 	}
 	x.symlink(t, "../outside", "sub")
-	if err := f.Remove(); err == nil {
-		t.Errorf("Remove through a swapped parent succeeded")
+	if err := f.Remove(); err != nil {
+		t.Fatalf("Remove of the moved object: %v", err)
 	}
 	x.untouched(t)
-	if err := f.Rename("renamed", false); err == nil {
-		// The handle's object is still inside (moved/secret); renaming it is fine only if
-		// the outside secret stayed where it was.
-		t.Logf("rename of the moved object succeeded as %q", f.Name())
+	if _, err := os.Lstat(filepath.Join(x.root, "moved", "secret")); !os.IsNotExist(err) {
+		t.Errorf("the moved object was not removed: %v", err)
+	}
+	if err := g.Rename("secret", false); err != nil {
+		t.Fatalf("Rename of the moved object: %v", err)
 	}
 	x.untouched(t)
-	if _, err := os.Stat(filepath.Join(x.root, "moved", "secret")); err != nil && f.Name() == "sub/secret" {
-		t.Errorf("inside file lost: %v", err)
+	if data, err := os.ReadFile(filepath.Join(x.root, "secret")); err != nil || string(data) != "inside" {
+		t.Errorf("renamed object: %q, %v", data, err)
 	}
+	// Renaming into the escaping link is refused.
+	if err := g.Rename("sub/secret", true); !errors.Is(err, vfs.ErrEscape) {
+		t.Errorf("Rename into the escaping link: %v, want ErrEscape", err)
+	}
+	x.untouched(t)
 }
 
 // TestEscapeRace swaps a directory inside the share with a symlink pointing out while opens

@@ -752,7 +752,8 @@ func testRenameReplace(t *testing.T, fsys vfs.FS) {
 func testRenameDirectoryTree(t *testing.T, fsys vfs.FS) {
 	d := mkdir(t, fsys, "top")
 	mkdir(t, fsys, "top/mid").Close()
-	createFile(t, fsys, "top/mid/leaf", "leaf").Close()
+	leaf := createFile(t, fsys, "top/mid/leaf", "leaf")
+	other := createFile(t, fsys, "top/mid/other", "")
 	if err := d.Rename("moved", false); err != nil {
 		t.Fatalf("Rename: %v", err)
 	}
@@ -760,6 +761,21 @@ func testRenameDirectoryTree(t *testing.T, fsys vfs.FS) {
 		t.Errorf("leaf after moving its ancestor: %q", got)
 	}
 	absent(t, fsys, "top")
+	// Handles opened beneath the directory before it moved follow it: Name is the object's
+	// current name, and Remove and Rename act on the object where it is now.
+	if leaf.Name() != "moved/mid/leaf" {
+		t.Errorf("Name() of a handle under a renamed directory = %q, want moved/mid/leaf", leaf.Name())
+	}
+	if err := leaf.Remove(); err != nil {
+		t.Errorf("Remove under a renamed directory: %v", err)
+	}
+	absent(t, fsys, "moved/mid/leaf")
+	if err := other.Rename("moved/other", false); err != nil {
+		t.Errorf("Rename under a renamed directory: %v", err)
+	}
+	if other.Name() != "moved/other" {
+		t.Errorf("Name() = %q, want moved/other", other.Name())
+	}
 	wantErr(t, "Rename into itself", d.Rename("moved/mid/inside", false), vfs.ErrAccess, vfs.ErrInvalidName, vfs.ErrPathNotFound, vfs.ErrInUse)
 }
 
