@@ -23,6 +23,8 @@ type namedServer struct {
 	keyFile string
 	key     TSIGKey
 	stderr  *lockedBuffer
+	// stop ends named (idempotent); the test's cleanup calls it too.
+	stop func()
 }
 
 type lockedBuffer struct {
@@ -132,14 +134,20 @@ zone "sofs.test" {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
+	var stopOnce sync.Once
+	s.stop = func() {
+		stopOnce.Do(func() {
+			cmd.Process.Signal(os.Interrupt)
+			select {
+			case <-exited:
+			case <-time.After(5 * time.Second):
+				cmd.Process.Kill()
+				<-exited
+			}
+		})
+	}
 	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
+		s.stop()
 		if t.Failed() {
 			t.Logf("named output:\n%s", s.stderr.String())
 		}
@@ -150,6 +158,7 @@ zone "sofs.test" {
 	for {
 		select {
 		case err := <-exited:
+			exited <- err // for stop
 			t.Fatalf("named exited at startup: %v\n%s", err, s.stderr.String())
 		default:
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"syscall"
 
 	"github.com/miekg/dns"
 )
@@ -38,6 +39,8 @@ func (e *ServerError) Code() string {
 		return rcodeName(e.Rcode)
 	case isTimeout(e.Err):
 		return "timeout"
+	case errors.Is(e.Err, syscall.ECONNREFUSED):
+		return "connection refused"
 	}
 	return "no answer"
 }
