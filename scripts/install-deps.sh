@@ -8,6 +8,8 @@ have() { command -v "$1" >/dev/null 2>&1; }
 have smbclient  || need+=(smbclient)
 have smbtorture || need+=(samba-testsuite)
 have smbd       || need+=(samba)
+# The Samba peer's share uses acl_xattr and streams_xattr.
+[ -e /usr/lib/x86_64-linux-gnu/samba/vfs/acl_xattr.so ] || ls /usr/lib/*/samba/vfs/acl_xattr.so >/dev/null 2>&1 || need+=(samba-vfs-modules)
 have named      || need+=(bind9)
 have dig        || need+=(bind9-dnsutils)
 have named-checkzone || need+=(bind9utils)
@@ -23,12 +25,13 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "install-deps: installing ${need[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# Keep apt from starting the packaged smbd/nmbd/named: tests start private instances on loopback.
+# policy-rc.d exit 101 is Debian's documented way to forbid service starts during installs.
+prc=/usr/sbin/policy-rc.d
+made_prc=0
+if [ ! -e "$prc" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$prc" && chmod +x "$prc" && made_prc=1
+fi
+trap '[ "$made_prc" = 1 ] && rm -f "$prc"' EXIT
 timeout 600 apt-get update -q >&2 || true
 timeout 1500 apt-get install -y -q --no-install-recommends "${need[@]}" >&2
-# The packaged daemons must not run on their own: tests start private instances.
-for svc in smbd nmbd samba-ad-dc named bind9; do
-    (systemctl disable --now "$svc" >/dev/null 2>&1 || service "$svc" stop >/dev/null 2>&1) || true
-done
-pkill -x smbd 2>/dev/null || true
-pkill -x nmbd 2>/dev/null || true
-pkill -x named 2>/dev/null || true

@@ -24,9 +24,9 @@ var handlers = [...]handlerFunc{
 	wire.CmdIoctl:          handleIoctl,
 	wire.CmdCancel:         nil,
 	wire.CmdEcho:           handleEcho,
-	wire.CmdQueryDirectory: nil,
+	wire.CmdQueryDirectory: handleQueryDirectory,
 	wire.CmdChangeNotify:   nil,
-	wire.CmdQueryInfo:      nil,
-	wire.CmdSetInfo:        nil,
+	wire.CmdQueryInfo:      handleQueryInfo,
+	wire.CmdSetInfo:        handleSetInfo,
 	wire.CmdOplockBreak:    nil,
 }

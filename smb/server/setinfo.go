@@ -1,0 +1,226 @@
+package server
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/sofs-dev/sofs/smb/vfs"
+	"github.com/sofs-dev/sofs/smb/wire"
+)
+
+// handleSetInfo implements MS-SMB2 3.3.5.21 for the file classes clients use.
+func handleSetInfo(r *request) error {
+	var req wire.SetInfoRequest
+	if err := req.Decode(r.msg); err != nil {
+		return errInvalidParameter
+	}
+	r.c.mu.Lock()
+	maxTransact := r.c.maxTransact
+	r.c.mu.Unlock()
+	if uint32(len(req.Buffer)) > maxTransact {
+		return errInvalidParameter
+	}
+	if err := r.checkCharge(uint32(len(req.Buffer))); err != nil {
+		return err
+	}
+	o, err := r.lookupOpen(req.FileID)
+	if err != nil {
+		return err
+	}
+	if o.pipe != nil {
+		return wire.StatusNotSupported
+	}
+	switch req.InfoType {
+	case wire.InfoFile:
+		err = setFileInfo(r, o, req.FileInfoClass, req.Buffer)
+	case wire.InfoFilesystem:
+		err = wire.StatusAccessDenied
+	case wire.InfoSecurity, wire.InfoQuota:
+		err = wire.StatusNotSupported // issue 3
+	default:
+		err = errInvalidParameter
+	}
+	if err != nil {
+		return err
+	}
+	r.resp = (&wire.SetInfoResponse{}).Append(r.resp)
+	return nil
+}
+
+func setFileInfo(r *request, o *open, class uint8, buf []byte) error {
+	if r.tree.share.ReadOnly && class != wire.FilePositionInformation && class != wire.FileModeInformation {
+		return wire.StatusAccessDenied
+	}
+	switch class {
+	case wire.FileBasicInformation:
+		if !o.has(wire.FileWriteAttributes) {
+			return wire.StatusAccessDenied
+		}
+		var a wire.FileAttrs
+		if err := wire.DecodeFileBasicInformation(buf, &a); err != nil {
+			return errInvalidParameter
+		}
+		return setBasic(o, &a)
+	case wire.FileEndOfFileInformation:
+		if !o.has(wire.FileWriteData) {
+			return wire.StatusAccessDenied
+		}
+		size, err := wire.DecodeFileEndOfFileInformation(buf)
+		if err != nil || size < 0 {
+			return errInvalidParameter
+		}
+		if o.isDir {
+			return errInvalidParameter
+		}
+		return o.file.Truncate(size)
+	case wire.FileAllocationInformation:
+		if !o.has(wire.FileWriteData) {
+			return wire.StatusAccessDenied
+		}
+		size, err := wire.DecodeFileAllocationInformation(buf)
+		if err != nil || size < 0 {
+			return errInvalidParameter
+		}
+		if o.isDir {
+			return errInvalidParameter
+		}
+		return o.file.Allocate(size)
+	case wire.FileDispositionInformation:
+		if !o.has(wire.Delete) {
+			return wire.StatusAccessDenied
+		}
+		pending, err := wire.DecodeFileDispositionInformation(buf)
+		if err != nil {
+			return errInvalidParameter
+		}
+		return setDisposition(o, pending)
+	case wire.FilePositionInformation:
+		pos, err := wire.DecodeFilePositionInformation(buf)
+		if err != nil || pos < 0 {
+			return errInvalidParameter
+		}
+		o.mu.Lock()
+		o.position = pos
+		o.mu.Unlock()
+		return nil
+	case wire.FileModeInformation:
+		mode, err := wire.DecodeFileModeInformation(buf)
+		if err != nil {
+			return errInvalidParameter
+		}
+		o.mu.Lock()
+		o.mode = mode
+		o.mu.Unlock()
+		return nil
+	case wire.FileRenameInformation:
+		if !o.has(wire.Delete) {
+			return wire.StatusAccessDenied
+		}
+		var ri wire.RenameInformation
+		if err := ri.Decode(buf); err != nil {
+			return errInvalidParameter
+		}
+		return rename(r, o, &ri)
+	case wire.FileFullEaInformation:
+		return wire.StatusEAsNotSupported
+	case wire.FileLinkInformation, wire.FileValidDataLengthInformation, wire.FileShortNameInformation:
+		return wire.StatusNotSupported
+	}
+	return wire.StatusInvalidInfoClass
+}
+
+// setBasic applies FileBasicInformation: a time of 0 leaves it unchanged, and so does -1 (which
+// asks NTFS to stop updating it automatically; we keep it as it is); attributes 0 leave them
+// unchanged (MS-FSCC 2.4.7, MS-FSA 2.1.5.14.2).
+func setBasic(o *open, a *wire.FileAttrs) error {
+	var si vfs.SetInfo
+	setTime := func(ft uint64) *time.Time {
+		if ft == 0 || ft == ^uint64(0) {
+			return nil
+		}
+		t := wire.TimeFromFiletime(ft)
+		return &t
+	}
+	si.CreationTime = setTime(a.CreationTime)
+	si.LastAccessTime = setTime(a.LastAccessTime)
+	si.LastWriteTime = setTime(a.LastWriteTime)
+	si.ChangeTime = setTime(a.ChangeTime)
+	if a.Attributes != 0 {
+		attr := vfs.Attr(a.Attributes)
+		if attr&vfs.AttrDirectory != 0 && !o.isDir || attr&vfs.AttrTemporary != 0 && o.isDir {
+			return errInvalidParameter
+		}
+		attr &= vfs.AttrSettable
+		si.Attributes = &attr
+	}
+	return o.file.SetInfo(si)
+}
+
+// setDisposition sets or clears delete-pending (MS-FSA 2.1.5.14.3): a read-only file cannot be
+// deleted, and a directory must be empty.
+func setDisposition(o *open, pending bool) error {
+	if pending {
+		fi, err := o.file.Stat()
+		if err != nil {
+			return err
+		}
+		if fi.Attributes&vfs.AttrReadOnly != 0 {
+			return wire.StatusCannotDelete
+		}
+		if fi.IsDir() {
+			if fi.ID == 0 || o.file.Name() == "" {
+				return wire.StatusCannotDelete
+			}
+			entries, err := o.file.ReadDir()
+			if err != nil {
+				return err
+			}
+			if len(entries) > 0 {
+				return wire.StatusDirectoryNotEmpty
+			}
+		}
+	}
+	o.entry.SetDeletePending(pending)
+	return nil
+}
+
+// rename implements FileRenameInformation (MS-FSCC 2.4.42): the target is a full path from the
+// share root.
+func rename(r *request, o *open, ri *wire.RenameInformation) error {
+	if ri.RootDirectory != 0 {
+		return errInvalidParameter
+	}
+	target, err := sharePath(strings.TrimPrefix(ri.FileName, `\`))
+	if err != nil {
+		return err
+	}
+	if target == "" || o.file.Name() == "" {
+		return wire.StatusAccessDenied
+	}
+	if strings.EqualFold(target, o.file.Name()) && target == o.file.Name() {
+		return nil
+	}
+	if ri.ReplaceIfExists {
+		// A target that is open elsewhere cannot be replaced (MS-FSA 2.1.5.14.11).
+		sh := r.tree.share
+		f, _, err := sh.FS.Open(r.ctx(), target, vfs.OpenRequest{Disposition: vfs.OpenExisting, CaseInsensitive: !sh.CaseSensitive})
+		if err == nil {
+			fi, serr := f.Stat()
+			f.Close()
+			if serr == nil {
+				if fi.IsDir() {
+					return wire.StatusAccessDenied
+				}
+				if err := sh.opens.Check(fi.ID, vfs.AccessDelete, 0); err != nil {
+					return wire.StatusAccessDenied
+				}
+			}
+		}
+	}
+	err = o.file.Rename(target, ri.ReplaceIfExists)
+	if errors.Is(err, vfs.ErrExists) {
+		return wire.StatusObjectNameCollision
+	}
+	return err
+}
