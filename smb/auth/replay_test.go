@@ -2,6 +2,7 @@ package auth
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/binary"
 	"os"
 	"path/filepath"
@@ -64,6 +65,12 @@ func TestReplaySmbclientAgainstSambaChallenge(t *testing.T) {
 			r, ok := x.Result()
 			if !ok || r.User.Name != capturedUser || len(r.SessionKey) != 16 {
 				t.Fatalf("result %+v %v", r, ok)
+			}
+			// smb/crypto's tests verify Samba's signatures of these very sessions with
+			// these exported keys (testdata/samba-session).
+			wantKey := map[string]string{"smb3": "f65d9a191673e2c9dc83c70688962780", "smb2_02": "7ad3bbec079d39aac56a434b62012d4a"}[dialect]
+			if got := hex.EncodeToString(r.SessionKey); got != wantKey {
+				t.Fatalf("exported session key %s, want %s", got, wantKey)
 			}
 			if want := readCapture(t, dialect+"-server-2-final.bin"); !bytes.Equal(out, want) {
 				t.Fatalf("final token\n got %x\nwant %x (Samba's)", out, want)

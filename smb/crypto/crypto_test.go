@@ -9,6 +9,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"sync"
 	"testing"
@@ -484,6 +486,21 @@ func FuzzDecrypt(f *testing.F) {
 	f.Add(server.Encrypt(nil, testMessage(100, 1, 0, 8), 3))
 	f.Add(server.Encrypt(nil, testMessage(64, 2, 0, 8), 0))
 	f.Add([]byte{0xFD, 'S', 'M', 'B'})
+	// Real transform frames from Samba sessions (they fail authentication under the
+	// fuzz keys but carry real header layouts).
+	for _, s := range sambaEncrypted {
+		data, err := os.ReadFile(filepath.Join("testdata", "samba-encrypted", s.name+".s2c"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		for len(data) >= 4 {
+			n := min(int(binary.BigEndian.Uint32(data)&0xffffff), len(data)-4)
+			if data[4] == 0xFD {
+				f.Add(data[4 : 4+n])
+			}
+			data = data[4+n:]
+		}
+	}
 	f.Fuzz(func(t *testing.T, frame []byte) {
 		msg, _, err := client.Decrypt(nil, frame)
 		if err == nil && len(msg) != len(frame)-TransformHeaderSize {
