@@ -114,7 +114,7 @@ func (f *file) Rename(newName string, replace bool) error {
 	target := newBase
 	if f.ci {
 		if err := unix.Fstatat(npfd, newBase, new(unix.Stat_t), unix.AT_SYMLINK_NOFOLLOW); err == unix.ENOENT {
-			match, err := foldMatch(npfd, newBase)
+			match, err := fs.foldMatch(npfd, newBase)
 			if err != nil {
 				return opError("rename into", newParent, err, vfs.ErrPathNotFound)
 			}
@@ -169,6 +169,8 @@ func (f *file) Rename(newName string, replace bool) error {
 			}
 		}
 	}
+	fs.foldForget(opfd)
+	fs.foldForget(npfd)
 	f.name = full
 	if f.isDir {
 		// Names of open objects beneath this directory changed too (see refreshName).
@@ -212,5 +214,6 @@ func (f *file) Remove() error {
 		}
 		return opError("remove", f.name, err, vfs.ErrNotFound)
 	}
+	f.fs.foldForget(pfd)
 	return nil
 }

@@ -54,6 +54,7 @@ type FS struct {
 	// dirRenames counts directory renames through this FS; handles compare it with the value
 	// they last saw to know when their name may have changed under them.
 	dirRenames atomic.Uint64
+	folds      foldIndex
 }
 
 var _ vfs.FS = (*FS)(nil)
@@ -199,23 +200,6 @@ func readNames(dirfd int) ([]string, error) {
 	return d.Readdirnames(-1)
 }
 
-// foldMatch returns the entry of dirfd that equals elem under Unicode case folding; several
-// matches resolve to the first in byte order (an exact match is looked up before this is
-// called, so it always wins). "" when there is none.
-func foldMatch(dirfd int, elem string) (string, error) {
-	names, err := readNames(dirfd)
-	if err != nil {
-		return "", err
-	}
-	best := ""
-	for _, n := range names {
-		if strings.EqualFold(n, elem) && (best == "" || n < best) {
-			best = n
-		}
-	}
-	return best, nil
-}
-
 // resolveCase maps name to the stored spelling, element by element, each lookup still beneath
 // the root. An element with an exact entry keeps it; otherwise the first case-insensitive
 // match is taken. A missing last element is kept as given (the caller may create it); a
@@ -247,7 +231,7 @@ func (fs *FS) resolveCase(name string) (string, error) {
 		if err != nil {
 			return "", opError("lookup", resolved, err, vfs.ErrPathNotFound)
 		}
-		match, err := foldMatch(dfd, elem)
+		match, err := fs.foldMatch(dfd, elem)
 		unix.Close(dfd)
 		if err != nil {
 			return "", opError("list", resolved, err, vfs.ErrPathNotFound)
@@ -406,7 +390,7 @@ func (fs *FS) create(name string, req vfs.OpenRequest) (*file, error) {
 	defer unix.Close(pfd)
 	if req.CaseInsensitive {
 		// An entry differing only in case is the same name to this client.
-		match, err := foldMatch(pfd, base)
+		match, err := fs.foldMatch(pfd, base)
 		if err != nil {
 			return nil, opError("create", name, err, vfs.ErrPathNotFound)
 		}
@@ -430,6 +414,7 @@ func (fs *FS) create(name string, req vfs.OpenRequest) (*file, error) {
 	if err != nil {
 		return nil, opError("create", name, err, vfs.ErrPathNotFound)
 	}
+	fs.foldAdded(pfd, base)
 	f, err := fs.newFile(fd, name, req.CaseInsensitive)
 	if err != nil {
 		return nil, err

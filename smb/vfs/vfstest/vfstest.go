@@ -53,6 +53,7 @@ func Run(t *testing.T, newFS func(t *testing.T) vfs.FS) {
 		{"RenameDirectoryTree", testRenameDirectoryTree},
 		{"Remove", testRemove},
 		{"CaseInsensitive", testCaseInsensitive},
+		{"CaseInsensitiveMany", testCaseInsensitiveMany},
 		{"InvalidNames", testInvalidNames},
 		{"ConcurrentIO", testConcurrentIO},
 		{"StableIDs", testStableIDs},
@@ -872,6 +873,46 @@ func testCaseInsensitive(t *testing.T, fsys vfs.FS) {
 		return f.Name()
 	}(); got != "Ärger" {
 		t.Errorf("case-insensitive non-ASCII resolved to %q", got)
+	}
+}
+
+// testCaseInsensitiveMany fills a directory the way a Windows client does (every create is
+// case-insensitive, so each must rule out case variants) and looks every name up in another
+// case; a backend that rescans the directory per create is quadratic here.
+func testCaseInsensitiveMany(t *testing.T, fsys vfs.FS) {
+	const n = 2000
+	mkdir(t, fsys, "Many").Close()
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		f, action, err := fsys.Open(ctx, "many/File-"+itoa(i), vfs.OpenRequest{Disposition: vfs.OpenIf, CaseInsensitive: true})
+		if err != nil || action != vfs.Created {
+			t.Fatalf("create %d: action %d, %v", i, action, err)
+		}
+		f.Close()
+	}
+	created := time.Since(start)
+	start = time.Now()
+	for i := 0; i < n; i += 7 {
+		f, action, err := fsys.Open(ctx, "MANY/file-"+itoa(i), vfs.OpenRequest{Disposition: vfs.OpenIf, CaseInsensitive: true})
+		if err != nil || action != vfs.Opened || f.Name() != "Many/File-"+itoa(i) {
+			t.Fatalf("lookup %d: action %d, %v", i, action, err)
+		}
+		f.Close()
+	}
+	t.Logf("%d case-insensitive creates in %v, lookups in %v", n, created, time.Since(start))
+	// A variant created after the directory was looked up is still found.
+	createFile(t, fsys, "Many/Late", "").Close()
+	f, _ := open(t, fsys, "many/LATE", vfs.OpenRequest{Disposition: vfs.OpenExisting, CaseInsensitive: true})
+	if f.Name() != "Many/Late" {
+		t.Errorf("late entry resolved to %q", f.Name())
+	}
+	if err := f.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := fsys.Open(ctx, "many/LATE", vfs.OpenRequest{Disposition: vfs.OpenExisting, CaseInsensitive: true})
+	wantErr(t, "lookup of a removed entry", err, vfs.ErrNotFound)
+	if created > 20*time.Second {
+		t.Errorf("%d case-insensitive creates took %v", n, created)
 	}
 }
 
