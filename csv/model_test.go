@@ -181,6 +181,16 @@ func (m *model) rename(from, to string, replace bool) error {
 	return nil
 }
 
+func (m *model) empty(p string) bool {
+	k := foldPath(p)
+	for o := range m.nodes {
+		if strings.HasPrefix(o, k+"/") {
+			return false
+		}
+	}
+	return true
+}
+
 func (m *model) remove(p string) error {
 	k := foldPath(p)
 	for o := range m.nodes {
