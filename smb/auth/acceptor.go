@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -148,6 +149,11 @@ func (x *Exchange) step(in []byte) ([]byte, error) {
 
 // first handles the client's first token: SPNEGO NegTokenInit or raw NTLMSSP NEGOTIATE.
 func (x *Exchange) first(in []byte) ([]byte, error) {
+	if len(in) == 0 {
+		// A client that ignored the NEGOTIATE response's token asks for it again with an
+		// empty buffer (Samba answers the same way); the exchange stays at its start.
+		return x.a.InitialToken(), ErrContinue
+	}
 	if bytes.HasPrefix(in, ntlmSignature) {
 		return x.onNegotiate(in)
 	}
@@ -253,7 +259,7 @@ func (x *Exchange) onAuthenticate(tok []byte, resp *negTokenResp) ([]byte, error
 		return nil, fmt.Errorf("%w: NTLMv2 blob: %w", ErrMalformed, err)
 	}
 
-	user, known := x.a.Users.Lookup(auth.user)
+	user, known := x.a.Users.Lookup(accountName(auth.user, auth.domain))
 	if !known {
 		if x.a.AllowGuest {
 			x.result = Result{Guest: true, User: User{Name: auth.user}}
@@ -296,6 +302,16 @@ func (x *Exchange) onAuthenticate(tok []byte, resp *negTokenResp) ([]byte, error
 	}
 	x.result = Result{User: user, SessionKey: exported}
 	return x.finish(exported, auth, resp)
+}
+
+// accountName maps the user field to a database name: a UPN "name@realm" sent with an
+// empty domain (MS-NLMP 3.1.5.1.2 allows it) names the account "name". Database names
+// cannot contain '@', so this is unambiguous. NTOWFv2 still uses the strings as sent.
+func accountName(user, domain string) string {
+	if i := strings.LastIndexByte(user, '@'); i > 0 && domain == "" {
+		return user[:i]
+	}
+	return user
 }
 
 // finish produces the final token: nothing for raw NTLMSSP, otherwise an accept-completed

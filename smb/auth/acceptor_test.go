@@ -197,3 +197,24 @@ func TestAcceptorMalformedAndUnsupported(t *testing.T) {
 		t.Fatalf("kerberos-only reply: %+v %v", resp, perr)
 	}
 }
+
+func TestAcceptorEmptyFirstTokenGetsInitialToken(t *testing.T) {
+	a := testAcceptor(t)
+	x := a.Start()
+	out, err := x.Step(nil)
+	if err != ErrContinue || !bytes.Equal(out, a.InitialToken()) {
+		t.Fatalf("empty first token: %x, %v", out, err)
+	}
+	c := testClient{spnego: true, user: "alice", password: "secret"}
+	out, err = x.Step(c.first())
+	if err != ErrContinue {
+		t.Fatal(err)
+	}
+	tok, err := c.second(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.Step(tok); err != nil {
+		t.Fatalf("logon after empty first token: %v", err)
+	}
+}
