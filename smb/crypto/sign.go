@@ -27,7 +27,10 @@ const (
 
 // Signer signs and verifies one SMB2 message in place: the 16-byte signature field at
 // header bytes 48..63 is computed with that field zeroed (MS-SMB2 3.1.4.1, 3.1.5.1).
-// Setting SMB2_FLAGS_SIGNED is the caller's job. Implementations are safe for concurrent use.
+// Setting SMB2_FLAGS_SIGNED is the caller's job. In a compound, msg is one message
+// including its trailing padding (up to NextCommand). Implementations are safe for
+// concurrent use on different messages; the GMAC signer briefly zeroes the signature field
+// of msg while computing, so one msg must not be read by others during Verify.
 type Signer interface {
 	// Sign writes the signature into msg. Messages shorter than an SMB2 header are left alone.
 	Sign(msg []byte)
