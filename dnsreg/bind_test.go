@@ -100,6 +100,11 @@ func startNamed(t *testing.T) *namedServer {
 		zone += rr + "\n"
 	}
 	writeFile(t, filepath.Join(dir, "sofs.test.zone"), zone)
+	// A zone whose SOA MNAME has no address, so the primary must be found through NS.
+	writeFile(t, filepath.Join(dir, "hidden.test.zone"), "$TTL 300\n"+
+		"@ IN SOA primary.invalid. hostmaster.hidden.test. 1 300 60 86400 60\n"+
+		"@ IN NS ns2.hidden.test.\n"+
+		"ns2 IN A 127.0.0.1\n")
 	port := freeLoopbackPort(t)
 	conf := fmt.Sprintf(`options {
 	directory %q;
@@ -120,7 +125,12 @@ zone "sofs.test" {
 	file %q;
 	update-policy { grant sofs-test-key. zonesub ANY; };
 };
-`, dir, filepath.Join(dir, "named.pid"), filepath.Join(dir, "session.key"), dir, port, keyFile, filepath.Join(dir, "sofs.test.zone"))
+zone "hidden.test" {
+	type primary;
+	file %q;
+	update-policy { grant sofs-test-key. zonesub ANY; };
+};
+`, dir, filepath.Join(dir, "named.pid"), filepath.Join(dir, "session.key"), dir, port, keyFile, filepath.Join(dir, "sofs.test.zone"), filepath.Join(dir, "hidden.test.zone"))
 	confPath := filepath.Join(dir, "named.conf")
 	writeFile(t, confPath, conf)
 

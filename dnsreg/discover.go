@@ -93,15 +93,59 @@ func (w *AddrWatcher) ClientAddrs() ([]netip.Addr, error) {
 }
 
 // Run calls report with the client-facing addresses at start and again whenever they
-// change, until ctx ends. It subscribes to address and link notifications before the
-// first read so no change between the read and the subscription is lost.
+// change, until ctx ends. It subscribes to address and link notifications before each
+// full read so no change between the read and the subscription is lost. If a working
+// subscription breaks (netlink multicast overruns with ENOBUFS when the socket buffer
+// fills), Run subscribes again and re-reads everything; it returns an error only if
+// the very first subscription or read fails, which means a bad namespace or missing
+// privileges.
 func (w *AddrWatcher) Run(ctx context.Context, report func([]netip.Addr)) error {
 	log := w.Logger
 	if log == nil {
 		log = slog.Default()
 	}
+	st := &watchState{log: log, report: report, first: true}
+	backoff := 100 * time.Millisecond
+	for {
+		established, err := w.watch(ctx, st)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !established {
+			return err
+		}
+		log.Warn("netlink watch broke; subscribing again", "namespace", w.Namespace.String(), "err", err, "retry_in", backoff)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+type watchState struct {
+	log    *slog.Logger
+	report func([]netip.Addr)
+	last   []netip.Addr
+	first  bool
+}
+
+// watch runs one subscription; established says whether it got as far as a full read.
+func (w *AddrWatcher) watch(ctx context.Context, st *watchState) (established bool, err error) {
 	done := make(chan struct{})
-	defer close(done)
+	var addrCh chan netlink.AddrUpdate
+	var linkCh chan netlink.LinkUpdate
+	defer func() {
+		// Closing done closes the sockets; netlink then closes the channels. Keep reading
+		// until it does, so its goroutines never block on a full channel and leak.
+		close(done)
+		for _, c := range []func(){func() { drainClosed(addrCh) }, func() { drainClosed(linkCh) }} {
+			go c()
+		}
+	}()
 	subErr := make(chan error, 2)
 	onErr := func(err error) {
 		select {
@@ -110,14 +154,17 @@ func (w *AddrWatcher) Run(ctx context.Context, report func([]netip.Addr)) error 
 		}
 	}
 	ns := w.Namespace
-	addrCh := make(chan netlink.AddrUpdate, 64)
-	if err := netlink.AddrSubscribeWithOptions(addrCh, done, netlink.AddrSubscribeOptions{Namespace: &ns, ErrorCallback: onErr}); err != nil {
-		return fmt.Errorf("subscribe to address changes: %w", err)
+	// The deferred drain only touches channels netlink has taken (and will close).
+	newAddrCh := make(chan netlink.AddrUpdate, 64)
+	if err := netlink.AddrSubscribeWithOptions(newAddrCh, done, netlink.AddrSubscribeOptions{Namespace: &ns, ErrorCallback: onErr}); err != nil {
+		return false, fmt.Errorf("subscribe to address changes in namespace %s: %w", ns, err)
 	}
-	linkCh := make(chan netlink.LinkUpdate, 64)
-	if err := netlink.LinkSubscribeWithOptions(linkCh, done, netlink.LinkSubscribeOptions{Namespace: &ns, ErrorCallback: onErr}); err != nil {
-		return fmt.Errorf("subscribe to link changes: %w", err)
+	addrCh = newAddrCh
+	newLinkCh := make(chan netlink.LinkUpdate, 64)
+	if err := netlink.LinkSubscribeWithOptions(newLinkCh, done, netlink.LinkSubscribeOptions{Namespace: &ns, ErrorCallback: onErr}); err != nil {
+		return false, fmt.Errorf("subscribe to link changes in namespace %s: %w", ns, err)
 	}
+	linkCh = newLinkCh
 	resync := w.Resync
 	if resync <= 0 {
 		resync = 30 * time.Second
@@ -125,44 +172,42 @@ func (w *AddrWatcher) Run(ctx context.Context, report func([]netip.Addr)) error 
 	ticker := time.NewTicker(resync)
 	defer ticker.Stop()
 
-	var last []netip.Addr
-	first := true
 	refresh := func() error {
 		addrs, err := w.ClientAddrs()
 		if err != nil {
 			return err
 		}
-		if first || !slices.Equal(addrs, last) {
-			log.Info("client addresses", "namespace", ns.String(), "addrs", addrs)
-			first = false
-			last = addrs
-			report(slices.Clone(addrs))
+		if st.first || !slices.Equal(addrs, st.last) {
+			st.log.Info("client addresses", "namespace", ns.String(), "addrs", addrs)
+			st.first = false
+			st.last = addrs
+			st.report(slices.Clone(addrs))
 		}
 		return nil
 	}
 	if err := refresh(); err != nil {
-		return err
+		return false, err
 	}
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return true, nil
 		case err := <-subErr:
-			return fmt.Errorf("netlink subscription: %w", err)
+			return true, fmt.Errorf("netlink subscription: %w", err)
 		case _, ok := <-addrCh:
 			if !ok {
-				return fmt.Errorf("netlink address subscription closed")
+				return true, fmt.Errorf("netlink address subscription closed")
 			}
 		case _, ok := <-linkCh:
 			if !ok {
-				return fmt.Errorf("netlink link subscription closed")
+				return true, fmt.Errorf("netlink link subscription closed")
 			}
 		case <-ticker.C:
 		}
 		// Drain whatever else is queued so a burst of events costs one re-read.
 		drain(addrCh, linkCh)
 		if err := refresh(); err != nil {
-			return err
+			return true, err
 		}
 	}
 }
@@ -181,5 +226,14 @@ func drain(addrCh chan netlink.AddrUpdate, linkCh chan netlink.LinkUpdate) {
 		default:
 			return
 		}
+	}
+}
+
+// drainClosed reads c until it is closed; a nil channel (never subscribed) is skipped.
+func drainClosed[T any](c chan T) {
+	if c == nil {
+		return
+	}
+	for range c {
 	}
 }

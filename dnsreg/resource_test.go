@@ -2,6 +2,7 @@ package dnsreg
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -62,5 +63,77 @@ func TestNetworkNameReportsLaterFailures(t *testing.T) {
 	}
 	if err := nn.LooksAlive(ctx); err == nil || !strings.Contains(err.Error(), "offline") {
 		t.Errorf("LooksAlive after offline = %v", err)
+	}
+}
+
+// TestNetworkNameMovesBetweenNodes: the group moves; the new owner, a fresh process with
+// no local memory, takes over through the ownership records and withdraws a record the
+// old owner added. This is why ownership lives in DNS and not on one node's disk.
+func TestNetworkNameMovesBetweenNodes(t *testing.T) {
+	named := startNamed(t)
+	table := NewNodeTable(
+		Node{Name: "node1", Up: true, Addrs: addrs("10.75.0.1")},
+		Node{Name: "node2", Up: true, Addrs: addrs("10.75.0.2")},
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	newResource := func() *NetworkName {
+		u, err := NewUpdater(UpdaterConfig{Server: named.addr, Key: &named.key, Owner: "c1", Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nn, err := NewNetworkName(NetworkNameConfig{AccessPoint: "fs1.sofs.test", Zone: testZone, Nodes: table, DNS: u, Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return nn
+	}
+	first := newResource()
+	if err := first.Online(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Offline(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Offline keeps the records so clients keep working during the move.
+	if got := addressesAt(t, named.addr, "fs1.sofs.test."); !slices.Equal(got, addrs("10.75.0.1", "10.75.0.2", "192.0.2.99")) {
+		t.Fatalf("after offline: %v", got)
+	}
+	table.SetUp("node2", false) // node2 failed while the group moved
+	second := newResource()
+	if err := second.Online(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer second.Offline(ctx)
+	if got := addressesAt(t, named.addr, "fs1.sofs.test."); !slices.Equal(got, addrs("10.75.0.1", "192.0.2.99")) {
+		t.Errorf("new owner did not withdraw node2's record: %v", got)
+	}
+	if got := addressesAt(t, named.addr, "node2.sofs.test."); len(got) != 0 {
+		t.Errorf("node2 name still has %v", got)
+	}
+	checkForeignRecords(t, named.addr)
+}
+
+// TestPrimaryFoundThroughNS: when the SOA MNAME has no address, updates go to the
+// zone's name servers.
+func TestPrimaryFoundThroughNS(t *testing.T) {
+	named := startNamed(t)
+	u, err := NewUpdater(UpdaterConfig{Server: named.addr, Key: &named.key, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if z, err := u.ZoneOf(ctx, "fs1.hidden.test"); err != nil || z != "hidden.test." {
+		t.Fatalf("zone %q %v", z, err)
+	}
+	if p, err := u.PrimaryOf(ctx, "hidden.test."); err != nil || p != named.addr {
+		t.Fatalf("primary %q %v, want %s via NS", p, err, named.addr)
+	}
+	if err := u.Sync(ctx, RecordSet{"fs1.hidden.test.": addrs("10.76.0.1")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := addressesAt(t, named.addr, "fs1.hidden.test."); !slices.Equal(got, addrs("10.76.0.1")) {
+		t.Errorf("fs1.hidden.test = %v", got)
 	}
 }

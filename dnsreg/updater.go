@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -233,39 +234,59 @@ func (u *Updater) PrimaryOf(ctx context.Context, zone string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("find primary of %s: %w", zone, err)
 	}
-	var mname string
+	// The SOA MNAME names the primary (RFC 2136 section 4.3); when it has no address (a
+	// hidden or unresolvable master name), try the zone's NS targets in order.
+	var candidates []string
 	for _, rr := range r.Answer {
 		if soa, ok := rr.(*dns.SOA); ok {
-			mname = soa.Ns
+			candidates = append(candidates, soa.Ns)
 		}
 	}
-	if mname == "" {
+	if len(candidates) == 0 {
 		return "", fmt.Errorf("find primary of %s: no SOA from %s: %s", zone, u.cfg.Server, summarize(r))
 	}
-	_, port, _ := net.SplitHostPort(u.cfg.Server)
-	for _, qt := range []uint16{dns.TypeA, dns.TypeAAAA} {
-		r, err := u.query(ctx, u.cfg.Server, mname, qt, true)
-		if err != nil {
-			return "", fmt.Errorf("find primary of %s: address of MNAME %s: %w", zone, mname, err)
-		}
-		for _, rr := range r.Answer {
-			var ip net.IP
-			switch a := rr.(type) {
-			case *dns.A:
-				ip = a.A
-			case *dns.AAAA:
-				ip = a.AAAA
-			default:
-				continue
+	if nsResp, err := u.query(ctx, u.cfg.Server, zone, dns.TypeNS, true); err == nil {
+		for _, rr := range nsResp.Answer {
+			if ns, ok := rr.(*dns.NS); ok && !slices.Contains(candidates, ns.Ns) {
+				candidates = append(candidates, ns.Ns)
 			}
-			p = net.JoinHostPort(ip.String(), port)
-			u.mu.Lock()
-			u.primaries[zone] = p
-			u.mu.Unlock()
-			return p, nil
 		}
 	}
-	return "", fmt.Errorf("find primary of %s: MNAME %s has no address at %s", zone, mname, u.cfg.Server)
+	_, port, _ := net.SplitHostPort(u.cfg.Server)
+	var errs []error
+	for _, host := range candidates {
+		ip, err := u.firstAddress(ctx, host)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		p = net.JoinHostPort(ip.String(), port)
+		u.mu.Lock()
+		u.primaries[zone] = p
+		u.mu.Unlock()
+		return p, nil
+	}
+	return "", fmt.Errorf("find primary of %s: no address for %v at %s: %w", zone, candidates, u.cfg.Server, errors.Join(errs...))
+}
+
+func (u *Updater) firstAddress(ctx context.Context, host string) (netip.Addr, error) {
+	for _, qt := range []uint16{dns.TypeA, dns.TypeAAAA} {
+		r, err := u.query(ctx, u.cfg.Server, host, qt, true)
+		if err != nil {
+			return netip.Addr{}, err
+		}
+		for _, rr := range r.Answer {
+			switch a := rr.(type) {
+			case *dns.A:
+				ip, _ := netip.AddrFromSlice(a.A.To4())
+				return ip, nil
+			case *dns.AAAA:
+				ip, _ := netip.AddrFromSlice(a.AAAA)
+				return ip, nil
+			}
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("%s has no address", host)
 }
 
 // Observe reads the A, AAAA and ownership records of each name from the zone's primary,
