@@ -1,6 +1,7 @@
 package spaces
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -96,38 +97,58 @@ func (s *slab) resyncRegion(region int64) error {
 	}
 	size := s.v.regionSize
 	inSlab := region * size
-	buf := alignedBuffer(int(size))
-	for {
-		copies := s.readCopies(0)
-		if len(copies) == 0 {
-			p.logf("virtual disk %q slab %d: no live copy to resync region %d from", s.v.name, s.index, region)
-			return nil
-		}
-		src := copies[0]
-		if _, err := src.disk.dev.ReadAt(buf, src.dataOff(inSlab)); err != nil {
-			if ferr := p.failDisk(src.disk, fmt.Errorf("resync read slab %d: %w", s.index, err)); ferr != nil {
+	nblocks := size / BlockSize
+	stored := s.getSums(inSlab/BlockSize, nblocks)
+	// Read the region from every live copy.
+	var copies []slabCopy
+	var bufs [][]byte
+	for _, c := range s.readCopies(0) {
+		buf := alignedBuffer(int(size))
+		if _, err := c.disk.dev.ReadAt(buf, c.dataOff(inSlab)); err != nil {
+			if ferr := p.failDisk(c.disk, fmt.Errorf("resync read slab %d: %w", s.index, err)); ferr != nil {
 				return ferr
 			}
 			continue
 		}
-		sums := make([]uint32, size/BlockSize)
-		for i := range sums {
-			sums[i] = crc32c(buf[i*BlockSize : (i+1)*BlockSize])
+		copies = append(copies, c)
+		bufs = append(bufs, buf)
+	}
+	if len(copies) == 0 {
+		p.logf("virtual disk %q slab %d: no live copy to resync region %d from", s.v.name, s.index, region)
+		return nil
+	}
+	// Per block, a copy that still matches the stored checksum wins: it holds either the durable
+	// value or a completed write whose checksum also landed, and a silently corrupt copy never
+	// matches. When no copy matches, a write was in flight and any copy's value is allowed; take
+	// the first and recompute its checksum.
+	sums := make([]uint32, nblocks)
+	for i := int64(0); i < nblocks; i++ {
+		chosen := 0
+		for j, b := range bufs {
+			if crc32c(b[i*BlockSize:(i+1)*BlockSize]) == stored[i] {
+				chosen = j
+				break
+			}
 		}
-		s.setSums(inSlab/BlockSize, sums)
-		for _, c := range copies[1:] {
-			if _, err := c.disk.dev.WriteAt(buf, c.dataOff(inSlab)); err != nil {
+		good := bufs[chosen][i*BlockSize : (i+1)*BlockSize]
+		sums[i] = crc32c(good)
+		for j, c := range copies {
+			if j == chosen || bytes.Equal(bufs[j][i*BlockSize:(i+1)*BlockSize], good) {
+				continue
+			}
+			if _, err := c.disk.dev.WriteAt(good, c.dataOff(inSlab+i*BlockSize)); err != nil {
 				if ferr := p.failDisk(c.disk, fmt.Errorf("resync write slab %d: %w", s.index, err)); ferr != nil {
 					return ferr
 				}
 				continue
 			}
 			c.disk.needSync.Store(true)
-			p.stats.resyncBytes.Add(size)
+			p.stats.resyncBytes.Add(BlockSize)
 		}
-		p.stats.resyncRegions.Add(1)
-		return nil
 	}
+	s.setSums(inSlab/BlockSize, sums)
+	p.stats.resyncRegions.Add(1)
+	return nil
 }
 
 // RepairProgress reports a running or finished repair.

@@ -1,0 +1,387 @@
+package spaces
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+)
+
+func TestCreateWriteReopenRead(t *testing.T) {
+	_, devs := fileDisks(t, 3, 16<<20)
+	p, err := CreatePool(asDevices(devs), testCreateOpts(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range []Resiliency{Simple, Mirror, Mirror3} {
+		v, err := p.CreateVirtualDisk("vd-"+string(res), 3*testSlab+5*BlockSize, res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := pattern(7, 0, int(v.Size()))
+		mustWrite(t, v, data, 0)
+		mustRead(t, v, data, 0)
+		// Unaligned, region- and slab-crossing I/O.
+		off := int64(testSlab - 1000)
+		chunk := pattern(8, off, 300000)
+		mustWrite(t, v, chunk, off)
+		copy(data[off:], chunk)
+		mustRead(t, v, data[off-77:off+400000], off-77)
+		if h := v.Health(); h.State != Healthy {
+			t.Fatalf("%s health %+v", res, h)
+		}
+		// Copies of each slab on distinct disks.
+		for i, pl := range v.Placement() {
+			if len(pl) != v.copies {
+				t.Fatalf("slab %d has %d copies", i, len(pl))
+			}
+			seen := map[int]bool{}
+			for _, c := range pl {
+				if seen[c.DiskIndex] {
+					t.Fatalf("slab %d: two copies on disk %d", i, c.DiskIndex)
+				}
+				seen[c.DiskIndex] = true
+			}
+		}
+	}
+	if err := p.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	gen := p.Generation()
+	// Reopen (without Close) by the same owner.
+	p2, err := OpenPool(asDevices(devs), testOpenOpts(t, "n1", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p2.Generation() <= gen {
+		t.Fatalf("reopen did not advance generation: %d <= %d", p2.Generation(), gen)
+	}
+	v, err := p2.VirtualDisk("vd-mirror")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := pattern(7, 0, int(v.Size()))
+	copy(data[testSlab-1000:], pattern(8, testSlab-1000, 300000))
+	mustRead(t, v, data, 0)
+	if st := p2.Stats(); st.ResyncRegions != 0 && st.ResyncBytes != 0 {
+		t.Logf("resync after clean flush: %+v", st)
+	}
+}
+
+func TestOwnerEpochFencing(t *testing.T) {
+	_, devs := fileDisks(t, 3, 8<<20)
+	p1, err := CreatePool(asDevices(devs), testCreateOpts(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenPool(asDevices(devs), testOpenOpts(t, "n2", 5)); !errors.Is(err, ErrFenced) {
+		t.Fatalf("same epoch, other node: err %v, want ErrFenced", err)
+	}
+	if _, err := OpenPool(asDevices(devs), testOpenOpts(t, "n2", 4)); !errors.Is(err, ErrFenced) {
+		t.Fatalf("lower epoch: err %v, want ErrFenced", err)
+	}
+	ro, err := OpenPool(asDevices(devs), OpenOptions{ReadOnly: true, Logf: t.Logf})
+	if err != nil {
+		t.Fatalf("read-only open: %v", err)
+	}
+	if _, err := ro.CreateVirtualDisk("x", testSlab, Simple); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("read-only create: %v", err)
+	}
+	p2, err := OpenPool(asDevices(devs), testOpenOpts(t, "n2", 6))
+	if err != nil {
+		t.Fatalf("higher epoch: %v", err)
+	}
+	if got := p2.Owner(); got.NodeID != "n2" || got.Epoch != 6 {
+		t.Fatalf("owner %+v", got)
+	}
+	// The old owner can no longer change metadata.
+	if _, err := p1.CreateVirtualDisk("late", testSlab, Mirror); !errors.Is(err, ErrFenced) {
+		t.Fatalf("old owner metadata write: err %v, want ErrFenced", err)
+	}
+	if _, err := p2.CreateVirtualDisk("ok", testSlab, Mirror); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenNeedsMajority(t *testing.T) {
+	_, devs := fileDisks(t, 3, 8<<20)
+	p, err := CreatePool(asDevices(devs), testCreateOpts(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.CreateVirtualDisk("a", testSlab, Mirror); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenPool(asDevices(devs[:1]), testOpenOpts(t, "n1", 1)); !errors.Is(err, ErrNoMajority) {
+		t.Fatalf("open with 1 of 3 disks: %v, want ErrNoMajority", err)
+	} else {
+		t.Logf("refusal reads: %v", err)
+	}
+	// Two of three is a majority; the third is recorded as failed.
+	p2, err := OpenPool(asDevices(devs[1:]), testOpenOpts(t, "n1", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := p2.Disks()[0].State; st != DiskFailed {
+		t.Fatalf("missing disk state %s", st)
+	}
+	v, _ := p2.VirtualDisk("a")
+	if h := v.Health(); h.State == Healthy {
+		t.Fatalf("health with a missing disk: %+v", h)
+	}
+	// Now disk 0 holds a stale generation: opening with disk 0 and one current disk must pick
+	// the current generation (disk 0's newest is not on a majority).
+	p3, err := OpenPool(asDevices(devs), testOpenOpts(t, "n1", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := p3.Disks()[0].State; st != DiskFailed {
+		t.Fatalf("stale disk came back as %s", st)
+	}
+	// A disk of a different pool is refused.
+	_, other := fileDisks(t, 1, 8<<20)
+	if _, err := CreatePool(asDevices(other), testCreateOpts(1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenPool(append(asDevices(devs), other[0]), testOpenOpts(t, "n1", 1)); err == nil {
+		t.Fatal("open with a foreign disk succeeded")
+	}
+}
+
+func TestDegradedThenUnhealthy(t *testing.T) {
+	_, devs := fileDisks(t, 4, 8<<20)
+	p, err := CreatePool(asDevices(devs), testCreateOpts(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := p.CreateVirtualDisk("m", 2*testSlab, Mirror)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := pattern(1, 0, int(v.Size()))
+	mustWrite(t, v, data, 0)
+	// Pull one copy's disk of slab 0: reads still work, writes still work, health degraded.
+	di, _ := copyFileOffset(t, v, 0, 0)
+	devs[di].Pull()
+	mustRead(t, v, data, 0)
+	data2 := pattern(2, 0, testSlab)
+	mustWrite(t, v, data2, 0)
+	copy(data, data2)
+	mustRead(t, v, data, 0)
+	if h := v.Health(); h.State != Degraded {
+		t.Fatalf("health %+v, want degraded", h)
+	}
+	if st := p.Disks()[di].State; st != DiskFailed {
+		t.Fatalf("pulled disk state %s", st)
+	}
+	// Pull the other copy of slab 0 too: slab 0 has no copy; the error names slab and disks.
+	dj, _ := copyFileOffset(t, v, 0, 1)
+	if dj == di {
+		dj, _ = copyFileOffset(t, v, 0, 0)
+	}
+	devs[dj].Pull()
+	_, err = v.WriteAt(data2[:BlockSize], 0)
+	if err == nil {
+		t.Fatal("write with no live copy succeeded")
+	}
+	t.Logf("unhealthy error: %v", err)
+	if !errors.Is(err, ErrUnhealthy) && !errors.Is(err, ErrNoMajority) {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func TestRepairPulledDisk(t *testing.T) {
+	_, devs := fileDisks(t, 5, 24<<20)
+	p, err := CreatePool(asDevices(devs[:4]), testCreateOpts(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := p.CreateVirtualDisk("m", 12*testSlab, Mirror)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := pattern(3, 0, int(v.Size()))
+	mustWrite(t, v, data, 0)
+	if err := p.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	devs[1].Pull()
+	mustRead(t, v, data, 0) // marks disk 1 failed on first I/O that touches it (or not: reads may avoid it)
+	// Writes touch every slab copy, so disk 1 is found failed.
+	more := pattern(4, 0, int(v.Size()))
+	mustWrite(t, v, more, 0)
+	data = more
+	if h := v.Health(); h.State != Degraded {
+		t.Fatalf("health after pull %+v", h)
+	}
+	if err := p.Repair(context.Background(), RepairOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pr := p.RepairProgress()
+	t.Logf("repair: %d/%d bytes, %d slabs, %.1f MB/s", pr.BytesDone, pr.BytesTotal, pr.SlabsDone, pr.Rate/1e6)
+	if pr.BytesDone != pr.BytesTotal || pr.BytesTotal == 0 || pr.Running {
+		t.Fatalf("progress %+v", pr)
+	}
+	if h := v.Health(); h.State != Healthy {
+		t.Fatalf("health after repair %+v", h)
+	}
+	// Repair spread the rebuilt copies across the three remaining disks.
+	perDisk := map[int]int{}
+	for _, pl := range v.Placement() {
+		for _, c := range pl {
+			if c.DiskIndex == 1 {
+				t.Fatalf("copy left on failed disk: %+v", c)
+			}
+			perDisk[c.DiskIndex]++
+		}
+	}
+	t.Logf("copies per disk after repair: %v", perDisk)
+	for _, d := range []int{0, 2, 3} {
+		if perDisk[d] < 6 {
+			t.Fatalf("disk %d holds %d copies; repair not spread: %v", d, perDisk[d], perDisk)
+		}
+	}
+	mustRead(t, v, data, 0)
+	if err := p.RemoveFailedDisk(p.Disks()[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	// Add a new disk, pull another: repair uses the new disk too.
+	if _, err := p.AddDisk(devs[4]); err != nil {
+		t.Fatal(err)
+	}
+	devs[2].Pull()
+	mustWrite(t, v, data, 0)
+	if err := p.Repair(context.Background(), RepairOptions{Parallel: 2, RateLimit: 0}); err != nil {
+		t.Fatal(err)
+	}
+	onNew := 0
+	for _, pl := range v.Placement() {
+		for _, c := range pl {
+			if c.DiskIndex == 4 {
+				onNew++
+			}
+		}
+	}
+	if onNew == 0 {
+		t.Fatal("repair placed nothing on the added disk")
+	}
+	if h := v.Health(); h.State != Healthy {
+		t.Fatalf("health after second repair %+v", h)
+	}
+	mustRead(t, v, data, 0)
+	// Everything survives a reopen with the surviving disks.
+	live := []*FaultyDevice{devs[0], devs[3], devs[4]}
+	p2, err := OpenPool(asDevices(live), testOpenOpts(t, "n1", 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, _ := p2.VirtualDisk("m")
+	mustRead(t, v2, data, 0)
+	if h := v2.Health(); h.State != Healthy {
+		t.Fatalf("health after reopen %+v", h)
+	}
+}
+
+func TestRetireDisk(t *testing.T) {
+	_, devs := fileDisks(t, 4, 16<<20)
+	p, err := CreatePool(asDevices(devs), testCreateOpts(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := p.CreateVirtualDisk("m", 6*testSlab, Mirror)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := pattern(9, 0, int(v.Size()))
+	mustWrite(t, v, data, 0)
+	id := p.Disks()[2].ID
+	if err := p.RetireDisk(context.Background(), id, RepairOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if st := p.Disks()[2].State; st != DiskRemoved {
+		t.Fatalf("retired disk state %s", st)
+	}
+	for _, pl := range v.Placement() {
+		for _, c := range pl {
+			if c.DiskIndex == 2 {
+				t.Fatal("copy left on retired disk")
+			}
+		}
+	}
+	mustRead(t, v, data, 0)
+	if h := v.Health(); h.State != Healthy {
+		t.Fatalf("health %+v", h)
+	}
+	// The retired disk's header is wiped: it is no longer recognised.
+	if _, err := readHeader(devs[2]); err == nil {
+		t.Fatal("retired disk still has a pool header")
+	}
+	p2, err := OpenPool(asDevices([]*FaultyDevice{devs[0], devs[1], devs[3]}), testOpenOpts(t, "n1", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, _ := p2.VirtualDisk("m")
+	mustRead(t, v2, data, 0)
+}
+
+func TestCorruptCopyIsHealed(t *testing.T) {
+	paths, devs := fileDisks(t, 3, 8<<20)
+	p, err := CreatePool(asDevices(devs), testCreateOpts(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := p.CreateVirtualDisk("m", 2*testSlab, Mirror)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := pattern(5, 0, int(v.Size()))
+	mustWrite(t, v, data, 0)
+	if err := p.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// Flip bytes in each copy of a different block, straight in the disk files.
+	flip := func(vOff int64, ci int) {
+		di, devOff := copyFileOffset(t, v, vOff, ci)
+		f, err := os.OpenFile(paths[di], os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		b := make([]byte, 3)
+		f.ReadAt(b, devOff+100)
+		for i := range b {
+			b[i] ^= 0xa5
+		}
+		if _, err := f.WriteAt(b, devOff+100); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flip(0, 0)
+	flip(0, 1) // block 0 bad on both copies: must be detected, not returned
+	flip(5*BlockSize, 0)
+	flip(9*BlockSize, 1)
+	if _, err := v.ReadAt(make([]byte, BlockSize), 0); !errors.Is(err, ErrChecksum) {
+		t.Fatalf("read of a block corrupt on every copy: %v, want ErrChecksum", err)
+	}
+	mustRead(t, v, data[BlockSize:testSlab], BlockSize)
+	st := p.Stats()
+	if st.HealedBlocks == 0 || st.ChecksumMismatches == 0 {
+		t.Fatalf("stats %+v: expected mismatches and heals", st)
+	}
+	// Scrub finds the copy the reads did not touch and heals it; the doubly bad block stays bad.
+	res, err := p.Scrub(context.Background())
+	t.Logf("scrub: %+v (err %v), stats %+v", res, err, p.Stats())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res2, err := p.Scrub(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res2.HealedBlocks != 0 || res2.BadBlocks != 2 {
+		t.Fatalf("second scrub %+v: want only block 0's two copies bad", res2)
+	}
+	// Rewriting block 0 repairs it for good.
+	mustWrite(t, v, data[:BlockSize], 0)
+	mustRead(t, v, data, 0)
+}
