@@ -130,7 +130,7 @@ func infoOf(name string, stx *unix.Statx_t, rec dosRecord, hasRec bool) vfs.File
 	typ := uint32(stx.Mode) & unix.S_IFMT
 	fi := vfs.FileInfo{
 		Name:           name,
-		ID:             stx.Ino,
+		ID:             fileID(stx.Ino),
 		Size:           int64(stx.Size),
 		Allocation:     int64(stx.Blocks) * 512,
 		Attributes:     attrsOf(stx, rec, hasRec),
@@ -150,6 +150,15 @@ func infoOf(name string, stx *unix.Statx_t, rec dosRecord, hasRec bool) vfs.File
 		fi.ChangeTime = time.Unix(0, rec.change)
 	}
 	return fi
+}
+
+// fileID is the inode number. Inode 0 does not name a file on Linux file systems, but the
+// contract forbids ID 0 outright, so it is mapped to a value inode numbers do not reach.
+func fileID(ino uint64) uint64 {
+	if ino == 0 {
+		return 1 << 63
+	}
+	return ino
 }
 
 func tsTime(ts unix.StatxTimestamp) time.Time { return time.Unix(ts.Sec, int64(ts.Nsec)) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -330,5 +331,31 @@ func TestEscapeRace(t *testing.T) {
 				t.Errorf("race did not exercise both states: %d swaps, %d opens", swaps, opened)
 			}
 		})
+	}
+}
+
+// TestEscapeMagicLinks mounts a procfs inside the share, so a relative symlink that stays
+// beneath the root reaches /proc/self/fd/N, a magic link to a descriptor of the outside secret.
+// Only RESOLVE_NO_MAGICLINKS stops that; the open must fail and the secret stay unread.
+func TestEscapeMagicLinks(t *testing.T) {
+	x := newEscapeFixture(t, "/tmp")
+	procDir := filepath.Join(x.root, "proc")
+	if err := os.Mkdir(procDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("proc", procDir, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		t.Fatalf("mount proc inside the share (the test needs root): %v", err)
+	}
+	// Registered after the fixture's RemoveAll, so it runs before it.
+	t.Cleanup(func() { unix.Unmount(procDir, unix.MNT_DETACH) })
+	secretFD, err := unix.Open(x.secret, unix.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(secretFD)
+	x.symlink(t, "proc/self/fd/"+strconv.Itoa(secretFD), "fdlink")
+	x.symlink(t, "proc/self/root"+x.secret, "rootlink")
+	for _, name := range []string{"fdlink", "proc/self/fd/" + strconv.Itoa(secretFD), "rootlink", "proc/self/cwd/x", "proc/thread-self/root/etc/passwd"} {
+		x.refused(t, name, false)
 	}
 }

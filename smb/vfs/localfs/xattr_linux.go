@@ -21,6 +21,15 @@ type xattrArgs struct {
 
 var noGetxattrat atomic.Bool
 
+// xattrNameBytes is xattrName NUL-terminated once, not per directory entry.
+var xattrNameBytes = func() *byte {
+	p, err := unix.BytePtrFromString(xattrName)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}()
+
 // getxattrAt reads xattr name of path beneath dirfd without following a final symlink.
 // Kernels without getxattrat fall back to opening the object.
 func getxattrAt(dirfd int, path, name string, buf []byte) (int, error) {
@@ -29,9 +38,11 @@ func getxattrAt(dirfd int, path, name string, buf []byte) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		n, err := unix.BytePtrFromString(name)
-		if err != nil {
-			return 0, err
+		n := xattrNameBytes
+		if name != xattrName {
+			if n, err = unix.BytePtrFromString(name); err != nil {
+				return 0, err
+			}
 		}
 		args := xattrArgs{size: uint32(len(buf))}
 		if len(buf) > 0 {
