@@ -278,8 +278,13 @@ func (c *conn) process(r *request, prev *request) error {
 		if prev.tree != nil {
 			treeID = prev.tree.id
 		}
-		// MS-SMB2 3.3.5.2.7.2: a related operation after a failed one fails the same way.
-		if prev.status != wire.StatusSuccess && prev.status != wire.StatusMoreProcessingRequired {
+		// MS-SMB2 3.3.5.2.7.2: an operation that takes its FileId from a failed previous one
+		// fails the same way. Malformed or unknown commands are refused first.
+		if !knownCommand(r.cmd) {
+			return c.fail(r, sessionID, treeID, wire.StatusInvalidParameter)
+		}
+		if usesFileID(r.cmd) && prev.status != wire.StatusSuccess && prev.status != wire.StatusMoreProcessingRequired &&
+			prev.status != wire.StatusBufferOverflow {
 			return c.fail(r, sessionID, treeID, prev.status)
 		}
 	}
@@ -366,6 +371,18 @@ func (c *conn) authorize(r *request, sessionID uint64, treeID uint32) wire.Statu
 	return wire.StatusSuccess
 }
 
+func knownCommand(cmd wire.Command) bool { return cmd <= wire.CmdOplockBreak }
+
+// usesFileID reports whether a command's request names an open by FileId.
+func usesFileID(cmd wire.Command) bool {
+	switch cmd {
+	case wire.CmdClose, wire.CmdFlush, wire.CmdRead, wire.CmdWrite, wire.CmdLock, wire.CmdIoctl,
+		wire.CmdQueryDirectory, wire.CmdChangeNotify, wire.CmdQueryInfo, wire.CmdSetInfo, wire.CmdOplockBreak:
+		return true
+	}
+	return false
+}
+
 func needsTree(cmd wire.Command) bool {
 	switch cmd {
 	case wire.CmdNegotiate, wire.CmdSessionSetup, wire.CmdLogoff, wire.CmdTreeConnect, wire.CmdEcho, wire.CmdCancel:
@@ -389,6 +406,9 @@ func (c *conn) finish(r *request, st wire.Status, err error) error {
 	if err != nil {
 		st = c.statusFor(err, r)
 		r.resp = r.resp[:wire.HeaderSize]
+		c.log.Debug("request failed", "cmd", r.cmd.String(), "mid", r.hdr.MessageID(), "status", st.String(), "err", err)
+	} else if st != wire.StatusSuccess && st != wire.StatusMoreProcessingRequired && st != wire.StatusBufferOverflow {
+		c.log.Debug("request failed", "cmd", r.cmd.String(), "mid", r.hdr.MessageID(), "status", st.String())
 	}
 	r.status = st
 	h := wire.Header(r.resp)

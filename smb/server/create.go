@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/sofs-dev/sofs/smb/vfs"
@@ -78,7 +79,7 @@ func handleCreate(r *request) error {
 	}
 	name, err := sharePath(req.Name)
 	if err != nil {
-		return err
+		return fmt.Errorf("create %q: %w", req.Name, err)
 	}
 	sh := r.tree.share
 	kind := vfs.AnyKind
@@ -129,6 +130,21 @@ func handleCreate(r *request) error {
 	if deleteOnClose && fi.IsDir() && name == "" {
 		o.file.Close()
 		return wire.StatusCannotDelete
+	}
+	if cc, ok := wire.FindCreateContext(req.Contexts, wire.CtxNameAllocationSize); ok && action != vfs.Opened && !fi.IsDir() {
+		var al wire.AllocationSizeContext
+		if err := al.Decode(cc.Data); err != nil || al.AllocationSize > 1<<50 {
+			o.file.Close()
+			return errInvalidParameter
+		}
+		if err := o.file.Allocate(int64(al.AllocationSize)); err != nil {
+			o.file.Close()
+			return err
+		}
+		if fi, err = o.file.Stat(); err != nil {
+			o.file.Close()
+			return err
+		}
 	}
 	entry, err := sh.opens.Open(fi.ID, vfs.Access(access), vfs.ShareMode(req.ShareAccess&7))
 	if err != nil {
@@ -185,6 +201,9 @@ func closeAndFail(r *request, o *open, err error) error {
 }
 
 func fillCreateTimes(resp *wire.CreateResponse, fi vfs.FileInfo) {
+	if fi.IsDir() {
+		fi.Size, fi.Allocation = 0, 0
+	}
 	resp.CreationTime = wire.FiletimeFromTime(fi.CreationTime)
 	resp.LastAccessTime = wire.FiletimeFromTime(fi.LastAccessTime)
 	resp.LastWriteTime = wire.FiletimeFromTime(fi.LastWriteTime)

@@ -11,6 +11,10 @@ import (
 // errInvalidParameter is a request the protocol forbids (becomes STATUS_INVALID_PARAMETER).
 var errInvalidParameter = errors.New("invalid parameter")
 
+// errPathSyntax is a path with ".." elements (STATUS_OBJECT_PATH_SYNTAX_BAD, as Windows answers
+// for names that try to climb above the share).
+var errPathSyntax = errors.New("path syntax bad")
+
 // maxNameUnits is the longest path element NTFS allows, in UTF-16 code units.
 const maxNameUnits = 255
 
@@ -40,7 +44,10 @@ func sharePath(name string) (string, error) {
 
 // checkElement validates one path element.
 func checkElement(e string) error {
-	if e == "" || e == "." || e == ".." {
+	if e == ".." {
+		return errPathSyntax
+	}
+	if e == "" || e == "." {
 		return vfs.ErrInvalidName
 	}
 	for _, c := range e {

@@ -26,8 +26,8 @@ func TestSharePath(t *testing.T) {
 	}
 	bad := map[string]error{
 		`\a`:                     errInvalidParameter,
-		`a\..\b`:                 vfs.ErrInvalidName,
-		`..`:                     vfs.ErrInvalidName,
+		`a\..\b`:                 errPathSyntax,
+		`..`:                     errPathSyntax,
 		`.\a`:                    vfs.ErrInvalidName,
 		`a\\b`:                   vfs.ErrInvalidName,
 		`a/b`:                    vfs.ErrInvalidName,

@@ -9,7 +9,7 @@ import (
 
 // fileAttrs converts a backend's FileInfo to the neutral form wire encodes.
 func fileAttrs(fi vfs.FileInfo) wire.FileAttrs {
-	return wire.FileAttrs{
+	a := wire.FileAttrs{
 		CreationTime:   wire.FiletimeFromTime(fi.CreationTime),
 		LastAccessTime: wire.FiletimeFromTime(fi.LastAccessTime),
 		LastWriteTime:  wire.FiletimeFromTime(fi.LastWriteTime),
@@ -22,6 +22,11 @@ func fileAttrs(fi vfs.FileInfo) wire.FileAttrs {
 		Directory:      fi.IsDir(),
 		Name:           fi.Name,
 	}
+	if fi.IsDir() {
+		// NTFS reports no size or allocation for directories.
+		a.EndOfFile, a.AllocationSize = 0, 0
+	}
+	return a
 }
 
 // infoSpec says, for one info class, which access a query needs and how small an output buffer
@@ -31,6 +36,8 @@ type infoSpec struct {
 	fixed  int    // minimum output length (MS-FSCC: the fixed part of the structure)
 }
 
+// The fixed sizes are those Windows enforces (sizeof the structure with a one-character name,
+// rounded), which smbtorture's getinfo buffercheck tests pin down.
 var fileInfoSpecs = map[uint8]infoSpec{
 	wire.FileBasicInformation:          {wire.FileReadAttributes, 40},
 	wire.FileStandardInformation:       {0, 24},
@@ -40,9 +47,9 @@ var fileInfoSpecs = map[uint8]infoSpec{
 	wire.FilePositionInformation:       {0, 8},
 	wire.FileModeInformation:           {0, 4},
 	wire.FileAlignmentInformation:      {0, 4},
-	wire.FileAllInformation:            {wire.FileReadAttributes, 100},
-	wire.FileAlternateNameInformation:  {0, 4},
-	wire.FileStreamInformation:         {0, 0},
+	wire.FileAllInformation:            {wire.FileReadAttributes, 104},
+	wire.FileAlternateNameInformation:  {0, 8},
+	wire.FileStreamInformation:         {0, 32},
 	wire.FileCompressionInformation:    {0, 16},
 	wire.FileNetworkOpenInformation:    {wire.FileReadAttributes, 56},
 	wire.FileAttributeTagInformation:   {wire.FileReadAttributes, 8},
@@ -149,12 +156,8 @@ func queryFileInfo(r *request, o *open, class uint8) ([]byte, error) {
 		return wire.AppendFileAllInformation(b, &a, wire.FileAllInfoExtra{
 			AccessFlags: o.access, Mode: mode, CurrentByteOffset: pos}), nil
 	case wire.FileAlternateNameInformation:
-		// We generate no mangled 8.3 names (as NTFS with 8.3 creation disabled): a name that
-		// is already a valid 8.3 name is its own short name; others have none.
-		if _, base := parentAndBase(o.file.Name()); isShortName(base) {
-			return wire.AppendFileNameInformation(b, base), nil
-		}
-		return nil, wire.StatusObjectNameNotFound
+		_, base := parentAndBase(o.file.Name())
+		return wire.AppendFileNameInformation(b, shortName(base)), nil
 	case wire.FileStreamInformation:
 		if fi.IsDir() {
 			return nil, nil
@@ -215,7 +218,7 @@ func queryFSInfo(r *request, o *open, class uint8) ([]byte, int, error) {
 	}
 	switch class {
 	case wire.FileFsVolumeInformation:
-		return (&wire.FsVolume{CreationTime: wire.FiletimeFromTime(st.CreationTime), SerialNumber: st.SerialNumber, Label: st.Label}).Append(nil), 18, nil
+		return (&wire.FsVolume{CreationTime: wire.FiletimeFromTime(st.CreationTime), SerialNumber: st.SerialNumber, Label: st.Label}).Append(nil), 24, nil
 	case wire.FileFsSizeInformation:
 		return size.AppendSize(nil), 24, nil
 	case wire.FileFsFullSizeInformation:
@@ -232,7 +235,10 @@ func queryFSInfo(r *request, o *open, class uint8) ([]byte, int, error) {
 			maxName = 255
 		}
 		// Named streams, ACLs and sparse files are advertised only when they work (issue 3).
-		return wire.AppendFileFsAttributeInformation(nil, attrs, maxName, "NTFS"), 12, nil
+		return wire.AppendFileFsAttributeInformation(nil, attrs, maxName, "NTFS"), 16, nil
+	case wire.FileFsControlInformation:
+		// No quotas: all limits zero, quota tracking off.
+		return (&wire.FsControl{}).Append(nil), 48, nil
 	case wire.FileFsSectorSizeInformation:
 		return (&wire.FsSectorSize{
 			LogicalBytesPerSector:                                 sector,
@@ -264,4 +270,39 @@ func isShortName(name string) bool {
 		}
 	}
 	return true
+}
+
+// shortName returns the 8.3 name reported for a file: the name itself when it is a valid 8.3
+// name, else a mangled name made from a hash of the long name (as Samba does). Mangled names
+// are reported for compatibility only; opening a file by its mangled name is not supported.
+func shortName(name string) string {
+	if isShortName(name) {
+		return name
+	}
+	h := uint32(2166136261)
+	for i := 0; i < len(name); i++ {
+		h = (h ^ uint32(name[i])) * 16777619
+	}
+	const digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	var base [8]byte
+	for i := 0; i < 6; i++ {
+		base[i] = digits[h%36]
+		h /= 36
+	}
+	base[6] = '~'
+	base[7] = digits[h%36]
+	out := string(base[:])
+	if i := strings.LastIndexByte(name, '.'); i > 0 {
+		ext := strings.ToUpper(name[i+1:])
+		var e []byte
+		for j := 0; j < len(ext) && len(e) < 3; j++ {
+			if c := ext[j]; c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+				e = append(e, c)
+			}
+		}
+		if len(e) > 0 {
+			out += "." + string(e)
+		}
+	}
+	return out
 }

@@ -84,6 +84,7 @@ func handleRead(r *request) error {
 	if n == 0 && req.Length > 0 || uint32(n) < req.MinimumCount {
 		return wire.StatusEndOfFile
 	}
+	o.advance(int64(req.Offset) + int64(n))
 	r.resp = (&wire.ReadResponse{}).AppendHeaderOnly(r.resp[:start], n)
 	r.resp = r.resp[:dataAt+n]
 	return nil
@@ -138,6 +139,7 @@ func handleWrite(r *request) error {
 	if err != nil {
 		return err
 	}
+	o.advance(int64(off) + int64(n))
 	if req.Flags&wire.WriteFlagWriteThrough != 0 && !o.writeThru {
 		if err := o.file.Sync(); err != nil {
 			return err
@@ -167,4 +169,12 @@ func handleFlush(r *request) error {
 	}
 	r.resp = (&wire.FlushResponse{}).Append(r.resp)
 	return nil
+}
+
+// advance sets the handle's current byte offset after a read or write: Windows keeps
+// FilePositionInformation up to date for synchronous handles, and clients read it back.
+func (o *open) advance(pos int64) {
+	o.mu.Lock()
+	o.position = pos
+	o.mu.Unlock()
 }

@@ -31,6 +31,7 @@ var statusMap = []struct {
 	status wire.Status
 }{
 	{errInvalidParameter, wire.StatusInvalidParameter},
+	{errPathSyntax, wire.StatusObjectPathSyntaxBad},
 	{wire.ErrMalformed, wire.StatusInvalidParameter},
 	{vfs.ErrNotFound, wire.StatusObjectNameNotFound},
 	{vfs.ErrPathNotFound, wire.StatusObjectPathNotFound},
