@@ -134,14 +134,14 @@ func encodeState(s *state) []byte {
 
 // decodeState parses a checkpoint payload and rebuilds the directory indexes. It validates
 // only what indexing needs; check verifies the invariants.
-func decodeState(b []byte) (*state, error) {
+func decodeState(b []byte, maxDataBlocks uint64) (*state, error) {
 	d := dec{b: b}
 	s := &state{inodes: map[uint64]*inode{}, shared: map[uint64]uint32{}}
 	s.nextID = d.u64()
 	s.dataStart = d.u64()
 	s.dataBlocks = d.u64()
-	if d.err != nil || s.dataBlocks > 1<<40 {
-		return nil, fmt.Errorf("checkpoint state header: %v", d.err)
+	if d.err != nil || s.dataBlocks > maxDataBlocks {
+		return nil, fmt.Errorf("checkpoint state header: %d data blocks (at most %d): %v", s.dataBlocks, maxDataBlocks, d.err)
 	}
 	n := d.u64()
 	if n > uint64(len(b)) {
@@ -249,7 +249,7 @@ func readCheckpoint(dev BlockDevice, sb *Superblock, area int) (*checkpointHeade
 	if got := crc32c(payload); got != h.payloadCRC {
 		return nil, nil, fmt.Errorf("checkpoint area %d: payload checksum %08x, want %08x", area, got, h.payloadCRC)
 	}
-	s, err := decodeState(payload)
+	s, err := decodeState(payload, sb.TotalBlocks)
 	if err != nil {
 		return nil, nil, fmt.Errorf("checkpoint area %d: %w", area, err)
 	}
