@@ -282,3 +282,33 @@ func TestStatFSIdentity(t *testing.T) {
 		t.Errorf("two shares have the same serial %#x", s.SerialNumber)
 	}
 }
+
+// TestOpenFlags: write-through opens carry O_DSYNC; data opens of files are O_RDWR only when
+// asked; the allocation hint of a create reserves space without changing the size.
+func TestOpenFlags(t *testing.T) {
+	fs, _ := newTestFS(t, "/tmp", Options{})
+	flags := func(f vfs.File) int {
+		fl, err := unix.FcntlInt(uintptr(f.(*file).fd), unix.F_GETFL, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fl
+	}
+	wt := mustOpen(t, fs, "wt", vfs.OpenRequest{Disposition: vfs.OpenIf, Write: true, WriteThrough: true, Allocation: 1 << 20})
+	if fl := flags(wt); fl&unix.O_DSYNC != unix.O_DSYNC || fl&unix.O_ACCMODE != unix.O_RDWR {
+		t.Errorf("write-through open flags %#x", fl)
+	}
+	if fi, _ := wt.Stat(); fi.Size != 0 || fi.Allocation < 1<<20 {
+		t.Errorf("allocation hint: size %d allocation %d", fi.Size, fi.Allocation)
+	}
+	ro := mustOpen(t, fs, "wt", vfs.OpenRequest{Disposition: vfs.OpenExisting, Read: true})
+	if fl := flags(ro); fl&unix.O_ACCMODE != unix.O_RDONLY || fl&unix.O_DSYNC != 0 {
+		t.Errorf("read open flags %#x", fl)
+	}
+	if _, err := ro.WriteAt([]byte("x"), 0); !errors.Is(err, vfs.ErrAccess) {
+		t.Errorf("WriteAt on a handle opened without Write: %v, want ErrAccess", err)
+	}
+	if err := ro.Truncate(0); !errors.Is(err, vfs.ErrAccess) {
+		t.Errorf("Truncate on a handle opened without Write: %v, want ErrAccess", err)
+	}
+}
