@@ -81,6 +81,8 @@ type Event struct {
 	Op     Op        `json:"op"`
 	Name   string    `json:"name,omitempty"`
 	Detail string    `json:"detail,omitempty"`
+	// Quiet marks entries that changed nothing (reads, refused changes).
+	Quiet bool `json:"quiet,omitempty"`
 	// Owner changes carry the new owner and epoch.
 	Owner string `json:"owner,omitempty"`
 	Epoch uint64 `json:"epoch,omitempty"`
@@ -100,11 +102,12 @@ func newFSM() *fsm { return &fsm{state: newState(), subs: map[int]chan Event{}} 
 
 // Apply implements raft.FSM.
 func (f *fsm) Apply(l *raft.Log) any {
-	if l.Type != raft.LogCommand {
-		return Result{Index: l.Index}
-	}
 	var c Command
 	if err := json.Unmarshal(l.Data, &c); err != nil {
+		f.mu.Lock()
+		f.state.Index = l.Index
+		f.mu.Unlock()
+		f.publish(Event{Index: l.Index, Quiet: true})
 		return Result{Index: l.Index, Err: fmt.Sprintf("decode command at index %d: %v", l.Index, err)}
 	}
 	f.mu.Lock()
@@ -112,11 +115,14 @@ func (f *fsm) Apply(l *raft.Log) any {
 	f.state.Index = l.Index
 	f.mu.Unlock()
 	res.Index = l.Index
-	if ev != nil && res.Err == "" {
-		ev.Index, ev.Op = l.Index, c.Op
-		ev.Time = c.Now
-		f.publish(*ev)
+	// Every applied entry is published (refused ones and reads too, marked), so waiters on an
+	// index always wake.
+	if ev == nil || res.Err != "" {
+		ev = &Event{Quiet: true, Detail: res.Err}
 	}
+	ev.Index, ev.Op = l.Index, c.Op
+	ev.Time = c.Now
+	f.publish(*ev)
 	return res
 }
 
@@ -211,6 +217,13 @@ func apply(s *State, c *Command) (Result, *Event) {
 		if c.NodeState == NodeDown && n.State != NodeDown {
 			n.DownSince = c.Now
 		}
+		if c.NodeState != n.State || c.Draining != n.Draining {
+			for _, g := range s.Groups {
+				if g.Owner == c.Name {
+					g.Stuck = false
+				}
+			}
+		}
 		n.State, n.Draining = c.NodeState, c.Draining
 		return Result{}, &Event{Name: c.Name, Detail: "node " + string(n.State)}
 	case OpSetVote:
@@ -286,9 +299,10 @@ func apply(s *State, c *Command) (Result, *Event) {
 			prev = ""
 		}
 		g.PrevOwner = prev
+		g.Stuck = false
 		g.Owner = c.Target
 		g.Epoch++
-		g.Reason = c.Reason
+		g.Reason, g.MoveReason = "", c.Reason
 		if c.Target == "" {
 			g.State = GroupOffline
 		} else {
@@ -317,8 +331,16 @@ func apply(s *State, c *Command) (Result, *Event) {
 		if !ok {
 			return fail("no group %q", c.Name)
 		}
-		if g.PrevOwner == c.Target {
-			g.PrevOwner = ""
+		if g.PrevOwner != c.Target {
+			return Result{}, nil // already released (or never held): idempotent
+		}
+		g.PrevOwner = ""
+		if c.Reason != "" {
+			// The previous owner could not take the group offline: it is still running there, so
+			// the move is undone rather than leaving the group nowhere.
+			g.Owner, g.Epoch, g.State, g.Stuck = c.Target, g.Epoch+1, GroupPending, true
+			g.Reason = fmt.Sprintf("cannot move off %s: %s", c.Target, c.Reason)
+			return Result{}, &Event{Name: g.Name, Owner: g.Owner, Epoch: g.Epoch, Detail: g.Reason}
 		}
 		return Result{}, &Event{Name: g.Name, Owner: g.Owner, Epoch: g.Epoch, Detail: "released by " + c.Target}
 	case OpSetGroupState:

@@ -92,7 +92,11 @@ func Place(s *State, now time.Time, opt PlacementOptions) ([]Move, []Refusal) {
 		case g.State == GroupFailed:
 			reason, failover, exclude = fmt.Sprintf("failed on %s: %s", g.Owner, g.Reason), true, g.Owner
 		case owner.State == NodePaused && owner.Draining:
-			if g.State == GroupPending {
+			if g.State == GroupPending && !g.Stuck {
+				continue
+			}
+			if g.Stuck {
+				refusals = append(refusals, Refusal{Group: name, Reason: g.Reason})
 				continue
 			}
 			reason, bounded, exclude = fmt.Sprintf("drain %s", g.Owner), true, g.Owner

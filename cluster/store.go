@@ -213,8 +213,13 @@ func (s *Store) State() *State {
 	return c
 }
 
-// AppliedIndex is the last log index applied to the local FSM.
-func (s *Store) AppliedIndex() uint64 { return s.raft.AppliedIndex() }
+// AppliedIndex is the last log index applied to the local FSM. (raft.AppliedIndex can run
+// ahead of the FSM: it counts entries handed to the FSM goroutine.)
+func (s *Store) AppliedIndex() uint64 {
+	s.fsm.mu.RLock()
+	defer s.fsm.mu.RUnlock()
+	return s.fsm.state.Index
+}
 
 // Subscribe returns a channel of applied changes. If the subscriber falls more than buf events
 // behind, the channel is closed; resubscribe and re-read State.
@@ -297,8 +302,11 @@ func (s *Store) WatchOwners(ctx context.Context, fn func(OwnerChange)) {
 					open = false
 					break
 				}
+				if ev.Quiet {
+					break
+				}
 				switch ev.Op {
-				case OpMoveGroup, OpSetGroupState:
+				case OpMoveGroup, OpSetGroupState, OpGroupReleased:
 					var c OwnerChange
 					s.Read(func(st *State) {
 						if g, ok := st.Groups[ev.Name]; ok {

@@ -144,6 +144,11 @@ type Group struct {
 	// PrevOwner is the node that must report the group offline before Owner may bring it online.
 	PrevOwner string `json:"prev_owner,omitempty"`
 	Reason    string `json:"reason,omitempty"`
+	// MoveReason says why the group last changed owner.
+	MoveReason string `json:"move_reason,omitempty"`
+	// Stuck is set when the previous owner could not release the group (a resource refused to
+	// go offline); the move was undone and Reason says why. Drains report it instead of retrying.
+	Stuck bool `json:"stuck,omitempty"`
 	// Failovers holds the times of recent automatic failovers (for the failover threshold).
 	Failovers []time.Time `json:"failovers,omitempty"`
 }
