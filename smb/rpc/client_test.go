@@ -171,9 +171,15 @@ type tClient struct {
 	frags   []tPDU // every fragment of the last call
 }
 
+// newTClient opens srvsvc as an administrator, who may use every served level.
 func newTClient(t testing.TB, s *Server) *tClient {
 	t.Helper()
-	p, err := s.OpenPipe("srvsvc")
+	return newTClientAs(t, s, Caller{User: "admin", Admin: true})
+}
+
+func newTClientAs(t testing.TB, s *Server, caller Caller) *tClient {
+	t.Helper()
+	p, err := s.OpenPipeAs("srvsvc", caller)
 	if err != nil {
 		t.Fatalf("OpenPipe: %v", err)
 	}

@@ -150,7 +150,7 @@ func fuzzOpnum(f *testing.F, opnum uint16, extra [][]byte, decodeOut func([]byte
 	}
 	iface := newSrvsvc(testServer())
 	f.Fuzz(func(t *testing.T, stub []byte) {
-		out, err := iface.Call(opnum, stub)
+		out, err := iface.Invoke(&Call{Opnum: opnum, Stub: stub, Caller: Caller{Admin: len(stub)%2 == 0}})
 		if err != nil {
 			if !errors.Is(err, ErrNDR) {
 				t.Fatalf("opnum %d: non-NDR error %v", opnum, err)

@@ -33,13 +33,27 @@ type Fault struct{ Status uint32 }
 
 func (f *Fault) Error() string { return fmt.Sprintf("rpc: fault 0x%08x", f.Status) }
 
-// Interface is one RPC interface an endpoint serves. Call runs one operation on the reassembled request
-// stub and returns the response stub; a *Fault error (or ErrNDR, which maps to nca_s_fault_ndr) becomes a
-// fault PDU. Call must be safe for concurrent use by different pipes.
+// Caller is who opened the pipe, as the SMB session authenticated them.
+type Caller struct {
+	User      string
+	Admin     bool // member of Administrators / Server Operators: may read admin-only info levels
+	Anonymous bool // null or guest session: only the basic share levels (0 and 1) are enumerable
+}
+
+// Call is one reassembled request handed to an Interface.
+type Call struct {
+	Opnum  uint16
+	Stub   []byte // NDR 2.0 little-endian [in] parameters
+	Caller Caller
+}
+
+// Interface is one RPC interface an endpoint serves. Invoke runs one operation and returns the response
+// stub; a *Fault error (or ErrNDR, which maps to nca_s_fault_ndr) becomes a fault PDU. Invoke must be
+// safe for concurrent use by different pipes.
 type Interface struct {
 	Name   string
 	Syntax SyntaxID
-	Call   func(opnum uint16, stub []byte) ([]byte, error)
+	Invoke func(c *Call) ([]byte, error)
 }
 
 // endpoint is what one pipe name serves: the secondary address the bind_ack names and its interfaces.
@@ -106,14 +120,19 @@ func normalizePipeName(name string) string {
 	return strings.ToLower(n)
 }
 
-// OpenPipe opens one instance of the named pipe. Unknown names return ErrNoSuchPipe.
-func (s *Server) OpenPipe(name string) (*Pipe, error) {
+// OpenPipe opens one instance of the named pipe for an ordinary (non-administrator) caller. Unknown names
+// return ErrNoSuchPipe.
+func (s *Server) OpenPipe(name string) (*Pipe, error) { return s.OpenPipeAs(name, Caller{}) }
+
+// OpenPipeAs opens the pipe for caller; administrators may read the admin-only srvsvc levels (share
+// paths: SHARE_INFO_2/502, SERVER_INFO_102), as on Windows (MS-SRVS 3.1.4.8, 3.1.4.10, 3.1.4.17).
+func (s *Server) OpenPipeAs(name string, caller Caller) (*Pipe, error) {
 	s.init()
 	ep, ok := s.endpoints[normalizePipeName(name)]
 	if !ok {
 		return nil, fmt.Errorf("open pipe %q: %w", name, ErrNoSuchPipe)
 	}
-	return &Pipe{server: s, ep: ep}, nil
+	return &Pipe{server: s, ep: ep, caller: caller}, nil
 }
 
 // Pipe is one open named-pipe instance: an RPC association with its bind state, partially received
@@ -124,6 +143,7 @@ func (s *Server) OpenPipe(name string) (*Pipe, error) {
 type Pipe struct {
 	server *Server
 	ep     endpoint
+	caller Caller
 
 	mu         sync.Mutex
 	closed     bool
@@ -422,7 +442,7 @@ func (p *Pipe) dispatch(call *partialCall) {
 		p.queue(appendFault(call.callID, call.contextID, FaultUnknownInterface, true))
 		return
 	}
-	stub, err := iface.Call(call.opnum, call.stub)
+	stub, err := iface.Invoke(&Call{Opnum: call.opnum, Stub: call.stub, Caller: p.caller})
 	if err != nil {
 		var f *Fault
 		switch {

@@ -185,7 +185,8 @@ func TestSambaReplay(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p, err := sambaLikeServer().OpenPipe("srvsvc")
+			// rpcclient ran as a Samba administrator (levels 2 and 502 need one).
+			p, err := sambaLikeServer().OpenPipeAs("srvsvc", Caller{User: "smbtest", Admin: true})
 			if err != nil {
 				t.Fatal(err)
 			}

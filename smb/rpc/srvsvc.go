@@ -22,6 +22,7 @@ const (
 // Win32 / LAN Manager status codes returned in the stub (MS-ERREF 2.2).
 const (
 	errSuccess          = 0
+	errAccessDenied     = 5    // ERROR_ACCESS_DENIED
 	errInvalidLevel     = 124  // ERROR_INVALID_LEVEL
 	errMoreData         = 234  // ERROR_MORE_DATA
 	nerrNetNameNotFound = 2310 // NERR_NetNameNotFound
@@ -69,29 +70,30 @@ type srvsvc struct{ srv *Server }
 
 func newSrvsvc(s *Server) *Interface {
 	h := &srvsvc{srv: s}
-	return &Interface{Name: "srvsvc", Syntax: SrvsvcSyntax, Call: h.call}
+	return &Interface{Name: "srvsvc", Syntax: SrvsvcSyntax, Invoke: h.invoke}
 }
 
-func (h *srvsvc) call(opnum uint16, stub []byte) ([]byte, error) {
+func (h *srvsvc) invoke(c *Call) ([]byte, error) {
+	opnum, stub, admin, anon := c.Opnum, c.Stub, c.Caller.Admin && !c.Caller.Anonymous, c.Caller.Anonymous
 	switch opnum {
 	case opNetrShareEnum, opNetrShareEnumSticky:
 		req, err := decodeShareEnumRequest(stub)
 		if err != nil {
 			return nil, fmt.Errorf("srvsvc opnum %d: %w", opnum, err)
 		}
-		return h.shareEnum(req, opnum == opNetrShareEnumSticky), nil
+		return h.shareEnum(req, opnum == opNetrShareEnumSticky, admin, anon), nil
 	case opNetrShareGetInfo:
 		req, err := decodeShareGetInfoRequest(stub)
 		if err != nil {
 			return nil, fmt.Errorf("srvsvc NetrShareGetInfo: %w", err)
 		}
-		return h.shareGetInfo(req), nil
+		return h.shareGetInfo(req, admin), nil
 	case opNetrServerGetInfo:
 		req, err := decodeServerGetInfoRequest(stub)
 		if err != nil {
 			return nil, fmt.Errorf("srvsvc NetrServerGetInfo: %w", err)
 		}
-		return h.serverGetInfo(req), nil
+		return h.serverGetInfo(req, admin), nil
 	}
 	return nil, &Fault{Status: FaultOpRangeError}
 }
@@ -158,7 +160,11 @@ func entrySize(level uint32, s Share) uint32 {
 	}
 }
 
-func (h *srvsvc) shareEnum(req shareEnumRequest, sticky bool) []byte {
+// adminShareLevel reports the share info levels that expose local paths and are reserved to
+// administrators (MS-SRVS 3.1.4.8 and 3.1.4.10: levels 2, 502 and 503).
+func adminShareLevel(level uint32) bool { return level == 2 || level == 502 || level == 503 }
+
+func (h *srvsvc) shareEnum(req shareEnumRequest, sticky, admin, anon bool) []byte {
 	all := h.shares()
 	if sticky {
 		// Sticky shares are the permanent ones; the special admin shares and IPC$ are not among them.
@@ -174,7 +180,18 @@ func (h *srvsvc) shareEnum(req shareEnumRequest, sticky bool) []byte {
 	e.Uint32(req.Level) // SHARE_ENUM_STRUCT.Level
 	e.Uint32(req.Level) // union discriminant
 	served := req.Level == 0 || req.Level == 1 || req.Level == 2 || req.Level == 501 || req.Level == 502
-	if !served {
+	// Windows answers NetrShareEnumSticky level 501 with ERROR_INVALID_LEVEL and refuses level 501 of
+	// NetrShareEnum to null sessions (the expectations of Samba's smbtorture rpc.srvsvc, written against
+	// Windows servers).
+	if sticky && req.Level == 501 {
+		served = false
+	}
+	denied := (adminShareLevel(req.Level) && !admin) || (req.Level == 501 && anon)
+	if !served || denied {
+		status := uint32(errInvalidLevel)
+		if served {
+			status = errAccessDenied
+		}
 		if shareEnumArms[req.Level] {
 			e.Pointer(false)
 		}
@@ -185,7 +202,7 @@ func (h *srvsvc) shareEnum(req shareEnumRequest, sticky bool) []byte {
 		} else {
 			e.Pointer(false)
 		}
-		e.Uint32(errInvalidLevel)
+		e.Uint32(status)
 		return e.Bytes()
 	}
 
@@ -303,7 +320,7 @@ func decodeShareGetInfoRequest(stub []byte) (shareGetInfoRequest, error) {
 	return r, d.Err()
 }
 
-func (h *srvsvc) shareGetInfo(req shareGetInfoRequest) []byte {
+func (h *srvsvc) shareGetInfo(req shareGetInfoRequest, admin bool) []byte {
 	e := newNDREncoder()
 	e.Uint32(req.Level) // union discriminant of the [out] SHARE_INFO
 	fail := func(status uint32) []byte {
@@ -317,6 +334,9 @@ func (h *srvsvc) shareGetInfo(req shareGetInfoRequest) []byte {
 	case 0, 1, 2, 501, 502, 1005:
 	default:
 		return fail(errInvalidLevel)
+	}
+	if adminShareLevel(req.Level) && !admin {
+		return fail(errAccessDenied)
 	}
 	var share *Share
 	for _, s := range h.shares() {
@@ -350,14 +370,20 @@ func decodeServerGetInfoRequest(stub []byte) (serverGetInfoRequest, error) {
 	return r, d.Err()
 }
 
-func (h *srvsvc) serverGetInfo(req serverGetInfoRequest) []byte {
+func (h *srvsvc) serverGetInfo(req serverGetInfoRequest, admin bool) []byte {
 	e := newNDREncoder()
 	e.Uint32(req.Level)
-	if req.Level != 100 && req.Level != 101 && req.Level != 102 {
+	served := req.Level == 100 || req.Level == 101 || req.Level == 102
+	// Level 102 (user path, limits) is for administrators, as NetServerGetInfo documents.
+	if !served || (req.Level == 102 && !admin) {
 		if serverInfoArms[req.Level] {
 			e.Pointer(false)
 		}
-		e.Uint32(errInvalidLevel)
+		if served {
+			e.Uint32(errAccessDenied)
+		} else {
+			e.Uint32(errInvalidLevel)
+		}
 		return e.Bytes()
 	}
 	const userPath = `C:\`

@@ -321,3 +321,63 @@ func must(b []byte, err error) []byte {
 	}
 	return bytes.Clone(b)
 }
+
+// Levels that reveal local paths are for administrators only (MS-SRVS 3.1.4.8, 3.1.4.10); OpenPipe opens
+// for an ordinary user.
+func TestAdminOnlyLevels(t *testing.T) {
+	p, err := testServer().OpenPipe("srvsvc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &tClient{t: t, pipe: p, readMax: 65536}
+	t.Cleanup(func() { p.Close() })
+	c.bindSrvsvc()
+	for _, level := range []uint32{0, 1, 501} {
+		if res := enumAll(t, c, level, 0xFFFFFFFF, -1); res.Status != 0 || len(res.Shares) != 4 {
+			t.Fatalf("user enum level %d: %+v", level, res)
+		}
+	}
+	for _, level := range []uint32{2, 502} {
+		res := enumAll(t, c, level, 0xFFFFFFFF, 3)
+		if res.Status != errAccessDenied || !res.NullArm || len(res.Shares) != 0 || res.Resume != 3 {
+			t.Fatalf("user enum level %d: %+v, want ERROR_ACCESS_DENIED", level, res)
+		}
+		stub, f := c.call(0, opNetrShareGetInfo, tShareGetInfoStub("", "vms", level), 4096)
+		if f != nil {
+			t.Fatalf("fault %#x", f.status)
+		}
+		if res, err := tDecodeShareGetInfo(stub); err != nil || res.Status != errAccessDenied || !res.NullArm {
+			t.Fatalf("user getinfo level %d: %+v %v", level, res, err)
+		}
+	}
+	for level, want := range map[uint32]uint32{101: 0, 102: errAccessDenied} {
+		stub, f := c.call(0, opNetrServerGetInfo, tServerGetInfoStub("", level), 4096)
+		if f != nil {
+			t.Fatalf("fault %#x", f.status)
+		}
+		if res, err := tDecodeServerGetInfo(stub); err != nil || res.Status != want {
+			t.Fatalf("user server info level %d: %+v %v", level, res, err)
+		}
+	}
+}
+
+// Null sessions see levels 0 and 1 only; NetrShareEnumSticky has no level 501 for anyone.
+func TestAnonymousAndStickyLevels(t *testing.T) {
+	anon := newTClientAs(t, testServer(), Caller{Anonymous: true})
+	anon.bindSrvsvc()
+	if res := enumAll(t, anon, 1, 0xFFFFFFFF, -1); res.Status != 0 || len(res.Shares) != 4 {
+		t.Fatalf("anonymous level 1: %+v", res)
+	}
+	if res := enumAll(t, anon, 501, 0xFFFFFFFF, -1); res.Status != errAccessDenied || !res.NullArm {
+		t.Fatalf("anonymous level 501: %+v", res)
+	}
+	admin := newTClient(t, testServer())
+	admin.bindSrvsvc()
+	stub, f := admin.call(0, opNetrShareEnumSticky, tShareEnumStub("", 501, 0xFFFFFFFF, -1), 4096)
+	if f != nil {
+		t.Fatalf("fault %#x", f.status)
+	}
+	if res, err := tDecodeShareEnum(stub); err != nil || res.Status != errInvalidLevel || !res.NullArm {
+		t.Fatalf("sticky level 501: %+v %v", res, err)
+	}
+}
