@@ -546,7 +546,11 @@ func (p *Pool) usageLocked() []int64 {
 func (p *Pool) Close() error {
 	var err error
 	if !p.readOnly {
-		err = p.Flush()
+		// The second flush clears the log bits of every region the first made durable, so a clean
+		// shutdown leaves nothing to resync.
+		if err = p.Flush(); err == nil {
+			err = p.Flush()
+		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()

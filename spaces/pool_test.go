@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -149,7 +150,7 @@ func TestOpenNeedsMajority(t *testing.T) {
 }
 
 func TestDegradedThenUnhealthy(t *testing.T) {
-	_, devs := fileDisks(t, 4, 8<<20)
+	_, devs := fileDisks(t, 5, 8<<20)
 	p, err := CreatePool(asDevices(devs), testCreateOpts(1))
 	if err != nil {
 		t.Fatal(err)
@@ -185,8 +186,33 @@ func TestDegradedThenUnhealthy(t *testing.T) {
 		t.Fatal("write with no live copy succeeded")
 	}
 	t.Logf("unhealthy error: %v", err)
-	if !errors.Is(err, ErrUnhealthy) && !errors.Is(err, ErrNoMajority) {
-		t.Fatalf("err %v", err)
+	if !errors.Is(err, ErrUnhealthy) || !strings.Contains(err.Error(), "slab 0") {
+		t.Fatalf("err %v, want ErrUnhealthy naming slab 0", err)
+	}
+	if h := v.Health(); h.State != Unhealthy || h.UnhealthySlabs != 1 {
+		t.Fatalf("health %+v", h)
+	}
+	// Slab 1 may still be served if one of its copies is elsewhere; reads of slab 0 fail cleanly.
+	if _, err := v.ReadAt(make([]byte, BlockSize), 0); !errors.Is(err, ErrUnhealthy) {
+		t.Fatalf("read of dead slab: %v", err)
+	}
+	// A clean close leaves no dirty region to resync.
+	paths2, devs2 := fileDisks(t, 3, 8<<20)
+	pc, err := CreatePool(asDevices(devs2), testCreateOpts(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vc, _ := pc.CreateVirtualDisk("c", testSlab, Mirror)
+	mustWrite(t, vc, data[:testSlab], 0)
+	if err := pc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	pr, err := OpenPool(openPaths(t, paths2), testOpenOpts(t, "n1", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := pr.Stats(); st.ResyncRegions != 0 {
+		t.Fatalf("resync after clean close: %+v", st)
 	}
 }
 
