@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -102,6 +103,14 @@ func (c *conn) serve() {
 		inflight.Add(1)
 		go func() {
 			defer func() { <-c.slots; inflight.Done() }()
+			defer func() {
+				// A bug in a handler must not take every other client down with it: log it
+				// loudly (tests fail on it) and drop only this connection.
+				if p := recover(); p != nil {
+					c.log.Error("panic while handling a request; closing connection", "panic", p, "stack", string(debug.Stack()))
+					c.close()
+				}
+			}()
 			if err := c.handleFrame(frame); err != nil {
 				c.log.Debug("closing connection", "reason", err)
 				c.close()
