@@ -31,6 +31,15 @@ type foldDir struct {
 type foldIndex struct {
 	mu   sync.Mutex
 	dirs map[dirKey]*foldDir
+
+	// createLocks serialise case-insensitive creates per directory (striped by inode).
+	createLocks [64]sync.Mutex
+}
+
+func (x *foldIndex) lockDir(key dirKey) (unlock func()) {
+	m := &x.createLocks[(key.ino^key.dev*0x9e3779b97f4a7c15)%uint64(len(x.createLocks))]
+	m.Lock()
+	return m.Unlock
 }
 
 // foldKey maps s to a string equal for exactly the names strings.EqualFold deems equal:

@@ -389,7 +389,15 @@ func (fs *FS) create(name string, req vfs.OpenRequest) (*file, error) {
 	}
 	defer unix.Close(pfd)
 	if req.CaseInsensitive {
-		// An entry differing only in case is the same name to this client.
+		// An entry differing only in case is the same name to this client. The check and the
+		// create are one step for case-insensitive creators in this FS, so two of them
+		// spelling the name differently cannot both create it.
+		key, _, err := dirStat(pfd)
+		if err != nil {
+			return nil, opError("create", name, err, vfs.ErrPathNotFound)
+		}
+		unlock := fs.folds.lockDir(key)
+		defer unlock()
 		match, err := fs.foldMatch(pfd, base)
 		if err != nil {
 			return nil, opError("create", name, err, vfs.ErrPathNotFound)

@@ -56,6 +56,7 @@ func Run(t *testing.T, newFS func(t *testing.T) vfs.FS) {
 		{"CaseInsensitiveMany", testCaseInsensitiveMany},
 		{"InvalidNames", testInvalidNames},
 		{"ConcurrentIO", testConcurrentIO},
+		{"ConcurrentCreate", testConcurrentCreate},
 		{"StableIDs", testStableIDs},
 		{"StatFS", testStatFS},
 	}
@@ -975,6 +976,91 @@ func testConcurrentIO(t *testing.T, fsys vfs.FS) {
 	}
 	if fi := stat(t, f); fi.Size != workers*block {
 		t.Errorf("size %d, want %d", fi.Size, workers*block)
+	}
+}
+
+// testConcurrentCreate races creators of one name: exactly one creates it, the others open
+// the same object (OpenIf) or get ErrExists (Create); nothing is clobbered. Case-insensitive
+// creators spelling the name differently are creators of the same name.
+func testConcurrentCreate(t *testing.T, fsys vfs.FS) {
+	const workers = 8
+	type result struct {
+		action vfs.OpenAction
+		id     uint64
+		err    error
+	}
+	race := func(t *testing.T, name func(w int) string, req vfs.OpenRequest) []result {
+		start := make(chan struct{})
+		results := make(chan result, workers)
+		for w := 0; w < workers; w++ {
+			go func(w int) {
+				<-start
+				f, action, err := fsys.Open(ctx, name(w), req)
+				if err != nil {
+					results <- result{err: err}
+					return
+				}
+				fi, err := f.Stat()
+				if err == nil && action == vfs.Created {
+					_, err = f.WriteAt([]byte("winner"), 0)
+				}
+				f.Close()
+				results <- result{action: action, id: fi.ID, err: err}
+			}(w)
+		}
+		close(start)
+		out := make([]result, workers)
+		for i := range out {
+			out[i] = <-results
+		}
+		return out
+	}
+	for round := 0; round < 20; round++ {
+		name := "openif-" + itoa(round)
+		created, ids := 0, map[uint64]bool{}
+		for _, r := range race(t, func(int) string { return name }, vfs.OpenRequest{Disposition: vfs.OpenIf, Write: true}) {
+			if r.err != nil {
+				t.Fatalf("OpenIf race: %v", r.err)
+			}
+			if r.action == vfs.Created {
+				created++
+			}
+			ids[r.id] = true
+		}
+		if created != 1 || len(ids) != 1 {
+			t.Fatalf("OpenIf race on %q: %d creators, %d distinct objects; want 1 and 1", name, created, len(ids))
+		}
+		name = "create-" + itoa(round)
+		won := 0
+		for _, r := range race(t, func(int) string { return name }, vfs.OpenRequest{Disposition: vfs.Create, Write: true}) {
+			switch {
+			case r.err == nil:
+				won++
+			case !errors.Is(r.err, vfs.ErrExists):
+				t.Fatalf("Create race: %v", r.err)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("Create race on %q: %d winners", name, won)
+		}
+		if got := readAll(t, fsys, name); got != "winner" {
+			t.Fatalf("Create race clobbered the winner's data: %q", got)
+		}
+		spellings := []string{"Case-", "CASE-", "case-", "cASE-"}
+		created, ids = 0, map[uint64]bool{}
+		for _, r := range race(t, func(w int) string { return spellings[w%len(spellings)] + itoa(round) },
+			vfs.OpenRequest{Disposition: vfs.OpenIf, CaseInsensitive: true}) {
+			if r.err != nil {
+				t.Fatalf("case-insensitive OpenIf race: %v", r.err)
+			}
+			if r.action == vfs.Created {
+				created++
+			}
+			ids[r.id] = true
+		}
+		if created != 1 || len(ids) != 1 {
+			t.Fatalf("case-insensitive OpenIf race round %d: %d creators, %d distinct objects", round, created, len(ids))
+		}
 	}
 }
 
