@@ -23,6 +23,24 @@
 // (MS-FSA 2.1.5.1.2.1: STATUS_ACCESS_DENIED on Windows), since the server usually runs as root
 // and the kernel would not.
 //
+// Linux cannot set ctime, so a change time set through SetInfo is kept in the record and
+// reported from there until it is set again (later writes do not advance it).
+//
 // File IDs are inode numbers; the volume serial number is derived from the root's device and
-// inode numbers.
+// inode numbers. A share that spans several mounts (something mounted beneath the root) is
+// served, but inode numbers are then unique only per mount.
+//
+// Case-insensitive opens (Windows clients) try the exact spelling first and fall back to a
+// per-element case-folded match (strings.EqualFold semantics; exact wins, else the first in
+// byte order). A per-directory index of folded names, validated by the directory's mtime and
+// ctime, keeps filling a directory case-insensitively linear rather than quadratic (fold.go).
+//
+// Handles remember the name they were opened or renamed under. When an ancestor directory is
+// renamed through this FS, or anything moves the object, Name, Remove and Rename find it again
+// by the name the kernel reports for the descriptor, accepted only if it resolves beneath the
+// root to the same inode (locate.go).
+//
+// Objects that are neither regular files nor directories (FIFOs, sockets, devices) are not
+// served: opening one gives vfs.ErrAccess. Symlinks that resolve beneath the root are followed;
+// ReadDir lists those that do not as the link itself with AttrReparsePoint.
 package localfs
