@@ -111,7 +111,9 @@ func parseHeader(b []byte) (header, error) {
 	}
 	h.Version, h.VersionMinor, h.Type, h.Flags = b[0], b[1], b[2], b[3]
 	copy(h.DataRep[:], b[4:8])
-	if h.Version != 5 || h.VersionMinor != 0 {
+	// C706 12.6.3.1 defines minor versions 0 and 1 of the connection-oriented protocol; both share the
+	// PDU formats we use, and we answer with 5.0 as Windows does.
+	if h.Version != 5 || h.VersionMinor > 1 {
 		return h, fmt.Errorf("rpc: unsupported protocol version %d.%d", h.Version, h.VersionMinor)
 	}
 	bo := h.byteOrder()

@@ -294,7 +294,7 @@ func (p *Pipe) handlePDU(h header, b []byte) {
 		}
 	case ptypeCoCancel, ptypeAuth3:
 		// Calls run to completion synchronously, so there is nothing to cancel; rpc_auth_3 only
-		// follows a bind with authentication, which we refuse. Neither gets an answer (C706 12.6.4.x).
+		// follows a bind with authentication, which we refuse. Neither gets an answer.
 	default:
 		p.queue(appendFault(h.CallID, 0, FaultProtocolError, true))
 	}

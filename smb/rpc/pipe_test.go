@@ -443,3 +443,14 @@ func TestConcurrentPipes(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// C706 clients may send rpc_vers_minor 1; the PDU formats are the same.
+func TestBindMinorVersion1(t *testing.T) {
+	c := newTClient(t, sambaLikeServer())
+	b := tBind(11, 1, 4280, 4280, 0, tCtx{id: 0, abstract: tSrvsvc, transfers: [][20]byte{tNDR}})
+	b[1] = 1
+	p := c.transact(b)
+	if p.ptype != 12 || tParseBindAck(t, p).results[0].result != 0 {
+		t.Fatalf("5.1 bind answered with ptype %d", p.ptype)
+	}
+}
