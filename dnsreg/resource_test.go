@@ -2,6 +2,7 @@ package dnsreg
 
 import (
 	"context"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -135,5 +136,40 @@ func TestPrimaryFoundThroughNS(t *testing.T) {
 	}
 	if got := addressesAt(t, named.addr, "fs1.hidden.test."); !slices.Equal(got, addrs("10.76.0.1")) {
 		t.Errorf("fs1.hidden.test = %v", got)
+	}
+}
+
+// TestManyAddresses: a name with more addresses than fit a 512-byte UDP answer is read
+// over TCP after truncation, and the ownership record lists them all.
+func TestManyAddresses(t *testing.T) {
+	named := startNamed(t)
+	u, err := NewUpdater(UpdaterConfig{Server: named.addr, Zone: testZone, Primary: named.addr, Key: &named.key, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var many []netip.Addr
+	for i := 1; i <= 100; i++ {
+		many = append(many, netip.AddrFrom4([4]byte{10, 77, byte(i / 250), byte(i % 250)}))
+	}
+	many = sortedAddrs(many)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rs := RecordSet{"big.sofs.test.": many}
+	if err := u.Sync(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	seen, err := u.Observe(ctx, rs.Names())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := seen["big.sofs.test."]; !slices.Equal(o.Addrs, many) || !slices.Equal(o.Owned, many) {
+		t.Fatalf("read back %d addresses, %d owned; want 100 of each", len(o.Addrs), len(o.Owned))
+	}
+	rs["big.sofs.test."] = many[:3]
+	if err := u.Sync(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	if diffs, err := Check(ctx, u, rs); err != nil || len(diffs) != 0 {
+		t.Fatalf("after shrinking: %v %v", diffs, err)
 	}
 }

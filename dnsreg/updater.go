@@ -140,6 +140,9 @@ func (u *Updater) exchange(ctx context.Context, server, op string, m *dns.Msg, s
 		}
 		r, _, err := client.ExchangeContext(ctx, m, server)
 		if err == nil && r != nil && r.Truncated && client.Net == "udp" {
+			// Without EDNS an answer is cut at 512 bytes (RFC 1035 section 4.2.1); ask again
+			// over TCP and keep using it for this exchange.
+			u.cfg.Logger.Debug("dns answer truncated; retrying over TCP", "op", op, "server", server)
 			client.Net = "tcp"
 			r, _, err = client.ExchangeContext(ctx, m, server)
 		}
