@@ -25,6 +25,12 @@ type ResponderConfig struct {
 	TTL time.Duration
 	// Hostmaster is the SOA RNAME (default hostmaster.<zone>).
 	Hostmaster string
+	// Serial, if set, gives the SOA serial; the cluster passes a number derived from its
+	// replicated state (e.g. the commit index) so every node's responder serves the same
+	// serial for the same content. Without it each responder counts its own changes
+	// from its start time, which is right for one node but lets serials differ between
+	// nodes.
+	Serial func() uint32
 	Logger     *slog.Logger
 }
 
@@ -119,6 +125,9 @@ func (r *Responder) zone() ([]dns.RR, RecordSet) {
 	}
 	serial := r.serial
 	r.mu.Unlock()
+	if r.cfg.Serial != nil {
+		serial = r.cfg.Serial()
+	}
 	soa := &dns.SOA{
 		Hdr:     dns.RR_Header{Name: r.cfg.Zone, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: ttl},
 		Ns:      nsTargets[0],

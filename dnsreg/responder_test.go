@@ -146,6 +146,19 @@ func TestResponderAnswersDigAndPassesNamedCheckzone(t *testing.T) {
 	}
 }
 
+func TestResponderSerialFromClusterState(t *testing.T) {
+	table := NewNodeTable(Node{Name: "node1", Up: true, Addrs: addrs("10.71.1.1")})
+	var version uint32 = 4242
+	r, err := NewResponder(ResponderConfig{Zone: "cluster.test", AccessPoint: "fs1.cluster.test", Nodes: table,
+		Serial: func() uint32 { return version }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if soa := r.Records()[0].(*dns.SOA); soa.Serial != 4242 {
+		t.Errorf("serial %d, want the cluster's 4242", soa.Serial)
+	}
+}
+
 // FuzzResponderAnswer: any message a client can send gets a well-formed reply (or an
 // AXFR hand-off over TCP) and never a panic; replies never leave the zone.
 func FuzzResponderAnswer(f *testing.F) {
