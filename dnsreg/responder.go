@@ -31,7 +31,7 @@ type ResponderConfig struct {
 	// from its start time, which is right for one node but lets serials differ between
 	// nodes.
 	Serial func() uint32
-	Logger     *slog.Logger
+	Logger *slog.Logger
 }
 
 // Responder answers authoritatively for the cluster zone from cluster state: the access
