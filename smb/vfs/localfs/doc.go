@@ -23,8 +23,9 @@
 // (MS-FSA 2.1.5.1.2.1: STATUS_ACCESS_DENIED on Windows), since the server usually runs as root
 // and the kernel would not.
 //
-// Linux cannot set ctime, so a change time set through SetInfo is kept in the record and
-// reported from there until it is set again (later writes do not advance it).
+// Linux cannot set ctime, so a change time set through SetInfo is kept in the record, with the
+// moment it was set; it is reported while the inode's real ctime still matches that moment, and
+// the real ctime once anything changed the object afterwards (as Windows advances it).
 //
 // File IDs are inode numbers; the volume serial number is derived from the root's device and
 // inode numbers. A share that spans several mounts (something mounted beneath the root) is

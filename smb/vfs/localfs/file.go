@@ -146,7 +146,7 @@ func infoOf(name string, stx *unix.Statx_t, rec dosRecord, hasRec bool) vfs.File
 	if hasRec && rec.hasCreation {
 		fi.CreationTime = time.Unix(0, rec.creation)
 	}
-	if hasRec && rec.hasChange {
+	if hasRec && rec.changeCurrent(stx) {
 		fi.ChangeTime = time.Unix(0, rec.change)
 	}
 	return fi
@@ -383,10 +383,30 @@ func (f *file) SetInfo(s vfs.SetInfo) error {
 	if s.CreationTime != nil {
 		rec.hasCreation, rec.creation = true, timeToNanos(*s.CreationTime)
 	}
+	if rec.hasChange && !rec.changeCurrent(&stx) {
+		rec.hasChange, rec.change, rec.anchor = false, 0, 0 // superseded by a later change
+	}
 	if s.ChangeTime != nil {
-		rec.hasChange, rec.change = true, timeToNanos(*s.ChangeTime)
+		// The anchor is taken right before the xattr write, the last thing to touch ctime here.
+		rec.hasChange, rec.change, rec.anchor = true, timeToNanos(*s.ChangeTime), time.Now().UnixNano()
 	}
 	return f.fs.writeRecordFD(f.fd, f.Name(), rec)
+}
+
+// changeWindow is how far the real ctime may lie from the anchor of a client-set change time
+// for that value to still stand. It covers the kernel's coarse clock lagging the wall clock by
+// up to a tick and the syscalls between taking the anchor and the xattr write; a change made
+// within it after a set change time is not reflected.
+const changeWindow = 20 * time.Millisecond
+
+// changeCurrent reports whether the client-set change time still stands: nothing changed the
+// inode since it was set.
+func (r dosRecord) changeCurrent(stx *unix.Statx_t) bool {
+	if !r.hasChange {
+		return false
+	}
+	d := tsTime(stx.Ctime).UnixNano() - r.anchor
+	return d > -int64(changeWindow) && d < int64(changeWindow)
 }
 
 func timespecOf(t time.Time) unix.Timespec {

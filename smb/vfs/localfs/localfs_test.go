@@ -312,3 +312,39 @@ func TestOpenFlags(t *testing.T) {
 		t.Errorf("Truncate on a handle opened without Write: %v, want ErrAccess", err)
 	}
 }
+
+// TestChangeTimeAdvances: a client-set change time stands until the inode changes again. The
+// later change is simulated by a record whose anchor lies an hour before the real ctime.
+func TestChangeTimeAdvances(t *testing.T) {
+	fs, dir := newTestFS(t, "/dev/shm", Options{})
+	f := mustOpen(t, fs, "f", vfs.OpenRequest{Disposition: vfs.Create, Write: true})
+	set := time.Date(2004, 4, 4, 4, 4, 4, 0, time.UTC)
+	if err := f.SetInfo(vfs.SetInfo{ChangeTime: &set}); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := f.Stat(); !fi.ChangeTime.Equal(set) {
+		t.Fatalf("change time %v right after setting %v", fi.ChangeTime, set)
+	}
+	var stx unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, filepath.Join(dir, "f"), 0, unix.STATX_CTIME, &stx); err != nil {
+		t.Fatal(err)
+	}
+	var b [recordLen]byte
+	dosRecord{attrs: vfs.AttrArchive, hasChange: true, change: set.UnixNano(), anchor: time.Now().Add(-time.Hour).UnixNano()}.encode(&b)
+	if err := unix.Setxattr(filepath.Join(dir, "f"), xattrName, b[:], 0); err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := f.Stat()
+	if fi.ChangeTime.Equal(set) || fi.ChangeTime.Before(time.Unix(stx.Ctime.Sec, int64(stx.Ctime.Nsec))) {
+		t.Errorf("change time %v after a later change, want the real ctime (>= %v)", fi.ChangeTime, stx.Ctime)
+	}
+	// Rewriting the record for another reason drops the superseded value.
+	hidden := vfs.AttrHidden
+	if err := f.SetInfo(vfs.SetInfo{Attributes: &hidden}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.Getxattr(filepath.Join(dir, "f"), xattrName, b[:])
+	if rec, derr := decodeRecord(b[:n]); err != nil || derr != nil || rec.hasChange {
+		t.Errorf("record after rewrite %+v (%v, %v), want no change time", rec, err, derr)
+	}
+}

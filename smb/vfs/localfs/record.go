@@ -14,20 +14,24 @@ import (
 // on every Linux file system that supports xattrs (ext4, xfs, btrfs, tmpfs since 6.6).
 const xattrName = "user.sofs.dos"
 
-// Record layout, version 1, little endian, 24 bytes:
+// Record layout, version 1, little endian, 32 bytes:
 //
 //	[0]     version (1)
 //	[1]     flags: bit 0 creation time present, bit 1 change time present; others must be 0
 //	[2:4]   reserved, must be 0
 //	[4:8]   DOS attributes (only vfs.AttrSettable bits are meaningful)
 //	[8:16]  creation time, nanoseconds since the Unix epoch (int64)
-//	[16:24] change time, nanoseconds since the Unix epoch (int64)
+//	[16:24] change time set by a client, nanoseconds since the Unix epoch (int64)
+//	[24:32] change anchor: the wall clock when that change time was set (int64 ns); the set
+//	        value stands only while the inode's real ctime is still that moment (see
+//	        changeWindow), so later changes advance the change time as on Windows
 //
+// Absent fields are zero.
 // A later version may append fields; a decoder of this version refuses what it does not know,
 // and localfs then treats the record as absent (derived attributes) rather than misreading it.
 const (
 	recordVersion1 = 1
-	recordLen      = 24
+	recordLen      = 32
 
 	recordHasCreation = 1 << 0
 	recordHasChange   = 1 << 1
@@ -43,6 +47,7 @@ type dosRecord struct {
 	creation    int64 // ns since epoch
 	hasChange   bool
 	change      int64 // ns since epoch
+	anchor      int64 // ns since epoch when change was set
 }
 
 func (r dosRecord) encode(b *[recordLen]byte) {
@@ -60,6 +65,7 @@ func (r dosRecord) encode(b *[recordLen]byte) {
 	}
 	if r.hasChange {
 		binary.LittleEndian.PutUint64(b[16:24], uint64(r.change))
+		binary.LittleEndian.PutUint64(b[24:32], uint64(r.anchor))
 	}
 }
 
@@ -92,7 +98,8 @@ func decodeRecord(b []byte) (dosRecord, error) {
 	}
 	if r.hasChange {
 		r.change = int64(binary.LittleEndian.Uint64(b[16:24]))
-	} else if binary.LittleEndian.Uint64(b[16:24]) != 0 {
+		r.anchor = int64(binary.LittleEndian.Uint64(b[24:32]))
+	} else if binary.LittleEndian.Uint64(b[16:24]) != 0 || binary.LittleEndian.Uint64(b[24:32]) != 0 {
 		return dosRecord{}, fmt.Errorf("%w: change time without its flag", errBadRecord)
 	}
 	return r, nil

@@ -11,7 +11,7 @@ func TestRecordRoundTrip(t *testing.T) {
 	for _, r := range []dosRecord{
 		{},
 		{attrs: vfs.AttrHidden | vfs.AttrSystem},
-		{attrs: vfs.AttrSettable, hasCreation: true, creation: -1, hasChange: true, change: 1 << 62},
+		{attrs: vfs.AttrSettable, hasCreation: true, creation: -1, hasChange: true, change: 1 << 62, anchor: 7},
 		{hasChange: true, change: time.Date(2004, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()},
 	} {
 		var b [recordLen]byte
@@ -39,6 +39,7 @@ func TestRecordRejects(t *testing.T) {
 		"unknown flag":   mutate(func(b []byte) []byte { b[1] |= 0x80; return b }),
 		"reserved":       mutate(func(b []byte) []byte { b[3] = 1; return b }),
 		"change no flag": mutate(func(b []byte) []byte { b[16] = 1; return b }),
+		"anchor no flag": mutate(func(b []byte) []byte { b[31] = 1; return b }),
 		"creation no flag": mutate(func(b []byte) []byte {
 			b[1] &^= recordHasCreation
 			return b
