@@ -386,11 +386,25 @@ func (f *file) SetInfo(s vfs.SetInfo) error {
 	if rec.hasChange && !rec.changeCurrent(&stx) {
 		rec.hasChange, rec.change, rec.anchor = false, 0, 0 // superseded by a later change
 	}
-	if s.ChangeTime != nil {
-		// The anchor is taken right before the xattr write, the last thing to touch ctime here.
-		rec.hasChange, rec.change, rec.anchor = true, timeToNanos(*s.ChangeTime), time.Now().UnixNano()
+	if s.ChangeTime == nil {
+		return f.fs.writeRecordFD(f.fd, f.Name(), rec)
 	}
-	return f.fs.writeRecordFD(f.fd, f.Name(), rec)
+	// The anchor is taken right before the xattr write, the last thing to touch ctime here. If
+	// this goroutine was descheduled in between for longer than changeWindow, the set value
+	// would not stand; write it again with a fresh anchor (bounded).
+	rec.hasChange, rec.change = true, timeToNanos(*s.ChangeTime)
+	for attempt := 0; ; attempt++ {
+		rec.anchor = time.Now().UnixNano()
+		if err := f.fs.writeRecordFD(f.fd, f.Name(), rec); err != nil {
+			return err
+		}
+		if err := f.statx(&stx); err != nil {
+			return err
+		}
+		if rec.changeCurrent(&stx) || attempt == 4 || f.fs.noXattrs.Load() {
+			return nil
+		}
+	}
 }
 
 // changeWindow is how far the real ctime may lie from the anchor of a client-set change time
