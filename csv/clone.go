@@ -80,14 +80,13 @@ func (v *Volume) CloneRange(dst vfs.File, dstOff int64, src vfs.File, srcOff int
 	// Bytes between dst's end of file and dstOff must read as zeros afterwards.
 	if dstOff > dstSize && dstSize%BlockSize != 0 {
 		z := min(dstOff, (dstSize/BlockSize+1)*BlockSize) - dstSize
-		seq, err := d.writeAllocatingLocked(make([]byte, z), dstSize)
+		seq, err := d.writeBlocksLocked(make([]byte, z), dstSize, false)
 		if err == nil {
 			err = c.wait(seq)
 		}
 		if err != nil {
 			return 0, fmt.Errorf("clone: clear end of destination: %w", mapErr(err))
 		}
-		dstSize += z
 	}
 	whole, copied := int64(0), int64(0)
 	if srcOff%BlockSize == 0 && dstOff%BlockSize == 0 {

@@ -219,6 +219,12 @@ func (f *file) writeInPlace(p []byte, off int64) (bool, error) {
 // writeAllocatingLocked writes p at off, allocating or copying-on-write blocks as needed. The
 // caller holds dataMu exclusively. It returns the sequence number to wait for.
 func (f *file) writeAllocatingLocked(p []byte, off int64) (uint64, error) {
+	return f.writeBlocksLocked(p, off, true)
+}
+
+// writeBlocksLocked is writeAllocatingLocked; with extend false the end of file stays where it is
+// (used to clear bytes past it before an operation that moves it in its own record).
+func (f *file) writeBlocksLocked(p []byte, off int64, extend bool) (uint64, error) {
 	c := f.v.c
 	end := off + int64(len(p))
 	c.mu.RLock()
@@ -283,39 +289,48 @@ func (f *file) writeAllocatingLocked(p []byte, off int64) (uint64, error) {
 		c.alloc.unreserve(c.st, runs)
 		return 0, err
 	}
-	blockStart := func(fb uint64) int64 { return int64(fb) * BlockSize }
+	// Build every block in one buffer, then write runs of physically consecutive blocks with
+	// one call each.
+	whole := make([]byte, len(plans)*BlockSize)
+	targets := make([]uint64, len(plans))
 	for i := range plans {
 		bp := &plans[i]
-		bs := blockStart(bp.fb)
-		buf := make([]byte, BlockSize)
-		// Keep existing bytes below both the write and the old end of file.
-		if bp.mapped {
+		bs := int64(bp.fb) * BlockSize
+		buf := whole[i*BlockSize : (i+1)*BlockSize]
+		lo, hi := max(off, bs), min(end, bs+BlockSize)
+		// Keep existing bytes the write does not cover (below the old end of file); a block the
+		// write covers entirely needs no read.
+		if bp.mapped && !(lo == bs && hi == bs+BlockSize) && size > bs {
 			if _, err := c.dev.ReadAt(buf, int64(bp.oldPhys)*BlockSize); err != nil {
 				return fail(fmt.Errorf("read block %d: %w", bp.oldPhys, err))
 			}
+			if size < bs+BlockSize {
+				clear(buf[size-bs:])
+			}
 		}
-		if size < bs+BlockSize && size > bs {
-			clear(buf[size-bs:])
-		} else if size <= bs {
-			clear(buf)
-		}
-		lo, hi := max(off, bs), min(end, bs+BlockSize)
 		if lo < hi {
 			copy(buf[lo-bs:hi-bs], p[lo-off:hi-off])
 		}
-		target := bp.newPhys
+		targets[i] = bp.newPhys
 		if bp.inPlace {
-			target = bp.oldPhys
+			targets[i] = bp.oldPhys
 		}
-		if _, err := c.dev.WriteAt(buf, int64(target)*BlockSize); err != nil {
-			return fail(fmt.Errorf("write block %d: %w", target, err))
+	}
+	for i := 0; i < len(plans); {
+		j := i + 1
+		for j < len(plans) && targets[j] == targets[j-1]+1 {
+			j++
 		}
+		if _, err := c.dev.WriteAt(whole[i*BlockSize:j*BlockSize], int64(targets[i])*BlockSize); err != nil {
+			return fail(fmt.Errorf("write blocks %d+%d: %w", targets[i], j-i, err))
+		}
+		i = j
 	}
 	c.dataDirty.Store(true)
 	now := f.v.nowNanos()
 	var recs []record
 	newSize := int64(-1)
-	if end > size {
+	if end > size && extend {
 		newSize = end
 	}
 	for i := 0; i < len(plans); {
@@ -417,7 +432,7 @@ func (f *file) truncateLocked(size int64) error {
 		// Clear stale bytes past the old end in its last block: a zero-length write at the new
 		// end would not reach them, so write the zeros explicitly up to the block end.
 		n := min(size, (old/BlockSize+1)*BlockSize) - old
-		seq, err := f.writeAllocatingLocked(make([]byte, n), old)
+		seq, err := f.writeBlocksLocked(make([]byte, n), old, false)
 		if err != nil {
 			return fmt.Errorf("truncate: %w", mapErr(err))
 		}
