@@ -1,0 +1,330 @@
+package cluster
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Multi-node tests run every node as a separate process: the test binary re-executes itself
+// with SOFS_CLUSTER_TEST_NODE set, and that child runs a real node (mTLS mux, raft on bolt,
+// memberlist, controller) until SIGTERM — or until the test SIGKILLs it.
+func TestMain(m *testing.M) {
+	if os.Getenv("SOFS_CLUSTER_TEST_NODE") != "" {
+		os.Exit(runTestNode())
+	}
+	os.Exit(m.Run())
+}
+
+func runTestNode() int {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	var join []string
+	if j := os.Getenv("SOFS_NODE_JOIN"); j != "" {
+		join = strings.Split(j, ",")
+	}
+	d, err := StartNode(NodeConfig{DataDir: os.Getenv("SOFS_NODE_DIR"), Profile: os.Getenv("SOFS_NODE_PROFILE"), Join: join, Timing: FastTiming, Log: log})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start node:", err)
+		return 1
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	<-sig
+	d.Close()
+	return 0
+}
+
+type procNode struct {
+	id, addr, dir string
+	cmd           *exec.Cmd
+	exited        chan struct{}
+}
+
+type procCluster struct {
+	t       *testing.T
+	base    string
+	nodes   []*procNode
+	admin   *TLSIdentity
+	profile string
+}
+
+// loopbackBase picks a 127.x.y.0/24 for this test run so concurrent runs do not collide.
+func loopbackBase() string {
+	p := os.Getpid()
+	return fmt.Sprintf("127.%d.%d.", 100+p%100, (p/100)%250+1)
+}
+
+func newProcCluster(t *testing.T, n int, profile string) *procCluster {
+	t.Helper()
+	c := &procCluster{t: t, base: loopbackBase(), profile: profile}
+	root := t.TempDir()
+	for i := range n {
+		id := fmt.Sprintf("n%d", i+1)
+		c.nodes = append(c.nodes, &procNode{id: id, addr: fmt.Sprintf("%s%d:%d", c.base, i+1, DefaultPort), dir: filepath.Join(root, id)})
+	}
+	t.Cleanup(func() {
+		for _, nd := range c.nodes {
+			c.kill(nd)
+		}
+		if t.Failed() {
+			for _, nd := range c.nodes {
+				if b, err := os.ReadFile(filepath.Join(nd.dir, "..", nd.id+".log")); err == nil {
+					lines := strings.Split(string(b), "\n")
+					t.Logf("---- %s log (last 40 lines) ----\n%s", nd.id, strings.Join(lines[max(0, len(lines)-40):], "\n"))
+				}
+			}
+		}
+	})
+	first := c.nodes[0]
+	if err := CreateCluster(first.dir, "proc", first.id, first.addr); err != nil {
+		t.Fatal(err)
+	}
+	id, err := LoadClientDir(first.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.admin = id
+	c.start(first)
+	c.waitFor("cluster bootstrapped", 20*time.Second, func(ctx context.Context) bool {
+		s, err := c.client(first).State(ctx)
+		return err == nil && s.Cluster.Name == "proc" && s.Nodes["n1"] != nil
+	})
+	for _, nd := range c.nodes[1:] {
+		c.join(nd)
+	}
+	c.waitFor("all nodes up and voting", 30*time.Second, func(ctx context.Context) bool {
+		s, err := c.client(first).State(ctx)
+		if err != nil || len(s.Nodes) != n {
+			return false
+		}
+		for _, nd := range s.Nodes {
+			if nd.State != NodeUp {
+				return false
+			}
+		}
+		st, err := c.client(first).Status(ctx)
+		want := n
+		if n%2 == 0 {
+			want = n - 1
+		}
+		return err == nil && len(st.Voters) == want
+	})
+	return c
+}
+
+func (c *procCluster) join(nd *procNode) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	tok, err := c.client(c.nodes[0]).Token(ctx, time.Minute)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if err := JoinCluster(ctx, nd.dir, nd.id, nd.addr, c.nodes[0].addr, tok, false); err != nil {
+		c.t.Fatal(err)
+	}
+	c.start(nd)
+}
+
+func (c *procCluster) start(nd *procNode) {
+	c.t.Helper()
+	logf, err := os.OpenFile(filepath.Join(nd.dir, "..", nd.id+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	var join []string
+	for _, o := range c.nodes {
+		if o != nd {
+			join = append(join, o.addr)
+		}
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "SOFS_CLUSTER_TEST_NODE=1", "SOFS_NODE_DIR="+nd.dir, "SOFS_NODE_JOIN="+strings.Join(join, ","), "SOFS_NODE_PROFILE="+c.profile)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	nd.cmd = cmd
+	nd.exited = make(chan struct{})
+	go func() { cmd.Wait(); logf.Close(); close(nd.exited) }()
+}
+
+// kill SIGKILLs a node and waits for it to be gone.
+func (c *procCluster) kill(nd *procNode) {
+	if nd.cmd == nil {
+		return
+	}
+	nd.cmd.Process.Kill()
+	<-nd.exited
+	nd.cmd = nil
+}
+
+func (c *procCluster) client(nd *procNode) *Client { return NewClient(c.admin, nd.addr) }
+
+// live returns the nodes whose process is running.
+func (c *procCluster) live() []*procNode {
+	var out []*procNode
+	for _, nd := range c.nodes {
+		if nd.cmd != nil {
+			out = append(out, nd)
+		}
+	}
+	return out
+}
+
+// waitFor polls cond (a cross-process condition with no event source) every 100 ms.
+func (c *procCluster) waitFor(what string, timeout time.Duration, cond func(context.Context) bool) {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ok := cond(ctx)
+		cancel()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		<-t.C
+	}
+}
+
+// leader returns the live node every live node agrees leads.
+func (c *procCluster) leader() *procNode {
+	c.t.Helper()
+	var l *procNode
+	c.waitFor("a leader", 30*time.Second, func(ctx context.Context) bool {
+		for _, nd := range c.live() {
+			st, err := c.client(nd).Status(ctx)
+			if err == nil && st.RaftState == "Leader" {
+				l = nd
+				return true
+			}
+		}
+		return false
+	})
+	return l
+}
+
+func (c *procCluster) propose(ctx context.Context, cmd Command) (Result, error) {
+	var lastErr error
+	for _, nd := range c.live() {
+		r, err := c.client(nd).Propose(ctx, cmd)
+		if err == nil {
+			return r, nil
+		}
+		lastErr = err
+	}
+	return Result{}, lastErr
+}
+
+func readMarkerLog(t *testing.T, path string) []MarkerRecord {
+	f, err := os.Open(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil
+		}
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []MarkerRecord
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var r MarkerRecord
+		if json.Unmarshal(sc.Bytes(), &r) == nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func TestProcessThreeNodesFormElectAndSurviveLeaderKill(t *testing.T) {
+	c := newProcCluster(t, 3, "fast")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	markerLog := filepath.Join(t.TempDir(), "marker.log")
+	l := c.leader()
+	// One group per node, each preferring its node, so the leader surely owns one.
+	for _, nd := range c.nodes {
+		pol := DefaultPolicy()
+		pol.PreferredOwners = []string{nd.id}
+		g := "g-" + nd.id
+		if _, err := c.propose(ctx, Command{Op: OpPutGroup, Group: &Group{Name: g, Policy: pol}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.propose(ctx, Command{Op: OpPutResource, Resource: &Resource{Name: "r-" + nd.id, Group: g, Type: MarkerTypeName, Props: map[string]string{"log": markerLog}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.propose(ctx, Command{Op: OpSetProp, Key: "config", Value: "kept"}); err != nil {
+		t.Fatal(err)
+	}
+	allOnline := func(ctx context.Context, on *procNode) bool {
+		s, err := c.client(on).State(ctx)
+		if err != nil {
+			return false
+		}
+		for _, g := range s.Groups {
+			if g.State != GroupOnline {
+				return false
+			}
+		}
+		return len(s.Groups) == 3
+	}
+	c.waitFor("groups online", 20*time.Second, func(ctx context.Context) bool { return allOnline(ctx, l) })
+
+	// Concurrent linearizable clients run across the leader kill.
+	hist := startRegisterClients(c, 3)
+	time.Sleep(time.Second) // let the clients build some history before the kill (not synchronisation)
+	killedAt := time.Now()
+	c.kill(l)
+	l2 := c.leader()
+	if l2 == l {
+		t.Fatal("killed node still leader")
+	}
+	c.waitFor("old leader's group online elsewhere", 30*time.Second, func(ctx context.Context) bool {
+		s, err := c.client(l2).State(ctx)
+		if err != nil {
+			return false
+		}
+		g := s.Groups["g-"+l.id]
+		return g.Owner != l.id && g.State == GroupOnline && s.Nodes[l.id].State == NodeDown
+	})
+	t.Logf("leader %s SIGKILLed; new leader %s; its group online elsewhere after %v", l.id, l2.id, time.Since(killedAt))
+	r, err := c.client(l2).Propose(ctx, Command{Op: OpReadProp, Key: "config"})
+	if err != nil || r.Value != "kept" {
+		t.Fatalf("config after leader kill: %q %v", r.Value, err)
+	}
+	ops := hist.stop()
+	checkLinearizable(t, ops)
+	// SIGKILL took the killed node's resources down with the process; record that, since the
+	// dead process could not.
+	recs := readMarkerLog(t, markerLog)
+	for _, r := range recs {
+		if r.Node == l.id && r.Online {
+			recs = append(recs, MarkerRecord{Node: l.id, Resource: r.Resource, Epoch: r.Epoch, At: killedAt})
+		}
+	}
+	if err := CheckMarkerOverlap(recs); err != nil {
+		t.Fatal(err)
+	}
+	// The killed node restarts from its data dir and rejoins.
+	c.start(l)
+	c.waitFor("restarted node back up", 30*time.Second, func(ctx context.Context) bool {
+		s, err := c.client(l2).State(ctx)
+		return err == nil && s.Nodes[l.id].State == NodeUp
+	})
+}
