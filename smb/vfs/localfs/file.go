@@ -215,17 +215,15 @@ func (fs *FS) readRecordFD(fd int) (dosRecord, bool) {
 	var buf [recordLen + 8]byte
 	n, err := unix.Fgetxattr(fd, xattrName, buf[:])
 	if err != nil {
-		if err == unix.EOPNOTSUPP {
-			fs.noXattrs.Store(true)
-		}
 		return dosRecord{}, false
 	}
 	rec, err := decodeRecord(buf[:n])
 	return rec, err == nil
 }
 
-// writeRecordFD stores rec. A file system that refuses user xattrs switches the FS to the
-// documented fallback instead of failing the operation.
+// writeRecordFD stores rec. On a file system that refuses user xattrs the record is dropped
+// (the documented fallback) instead of failing the operation. This is decided per call, not
+// once per FS, because a share may span mounts of different file systems.
 func (fs *FS) writeRecordFD(fd int, name string, rec dosRecord) error {
 	if fs.noXattrs.Load() {
 		return nil
@@ -234,7 +232,6 @@ func (fs *FS) writeRecordFD(fd int, name string, rec dosRecord) error {
 	rec.encode(&buf)
 	if err := unix.Fsetxattr(fd, xattrName, buf[:], 0); err != nil {
 		if err == unix.EOPNOTSUPP {
-			fs.noXattrs.Store(true)
 			return nil
 		}
 		return opError("store attributes", name, err, vfs.ErrNotFound)
@@ -401,7 +398,7 @@ func (f *file) SetInfo(s vfs.SetInfo) error {
 		if err := f.statx(&stx); err != nil {
 			return err
 		}
-		if rec.changeCurrent(&stx) || attempt == 4 || f.fs.noXattrs.Load() {
+		if rec.changeCurrent(&stx) || attempt == 4 {
 			return nil
 		}
 	}

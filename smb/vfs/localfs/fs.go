@@ -20,8 +20,8 @@ type Options struct {
 	// Label is the volume label reported by StatFS.
 	Label string
 	// NoXattrs disables the user.sofs.dos record even where the file system supports it
-	// (the fallback described in the package documentation). It is also switched on by itself
-	// the first time the file system refuses a user xattr.
+	// (the fallback described in the package documentation). Where the file system refuses
+	// user xattrs the same fallback applies by itself.
 	NoXattrs bool
 	// FileMode and DirMode are the permission bits for created objects before the process
 	// umask; zero means 0666 and 0777.

@@ -348,3 +348,42 @@ func TestChangeTimeAdvances(t *testing.T) {
 		t.Errorf("record after rewrite %+v (%v, %v), want no change time", rec, err, derr)
 	}
 }
+
+// TestXattrRefusedDetected serves a ramfs, which refuses user xattrs (EOPNOTSUPP): localfs
+// must notice by itself and fall back instead of failing creates and SetInfo.
+func TestXattrRefusedDetected(t *testing.T) {
+	dir, err := os.MkdirTemp("/tmp", "localfs-ramfs-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(dir) })
+	if err := unix.Mount("ramfs", dir, "ramfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=1m"); err != nil {
+		t.Fatalf("mount ramfs (the test needs root): %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+	if err := unix.Setxattr(dir, "user.probe", []byte("x"), 0); err != unix.EOPNOTSUPP && err != unix.EPERM {
+		t.Fatalf("ramfs accepted a user xattr (%v); the test needs a file system that refuses them", err)
+	}
+	fs, err := New(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+	f := mustOpen(t, fs, "f", vfs.OpenRequest{Disposition: vfs.Create, Write: true, Attributes: vfs.AttrHidden})
+	attrs := vfs.AttrReadOnly | vfs.AttrSystem
+	created := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := f.SetInfo(vfs.SetInfo{Attributes: &attrs, CreationTime: &created}); err != nil {
+		t.Fatalf("SetInfo on a file system without xattrs: %v", err)
+	}
+	fi, err := f.Stat()
+	if err != nil || fi.Attributes != vfs.AttrReadOnly|vfs.AttrArchive {
+		t.Errorf("Stat = %+v, %v; want ReadOnly (mode) and derived Archive", fi, err)
+	}
+	d := mustOpen(t, fs, "d", vfs.OpenRequest{Disposition: vfs.Create, Kind: vfs.DirectoryOnly, Attributes: vfs.AttrSystem})
+	if entries, err := mustOpen(t, fs, "", vfs.OpenRequest{Disposition: vfs.OpenExisting}).ReadDir(); err != nil || len(entries) != 2 {
+		t.Errorf("ReadDir = %+v, %v", entries, err)
+	}
+	if err := d.Remove(); err != nil {
+		t.Error(err)
+	}
+}
