@@ -162,7 +162,8 @@ func (x *Exchange) first(in []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	x.spnego = true
-	x.mechTypesRaw = init.mechTypesRaw
+	// Copied: Step must not keep the caller's buffer, which the server reuses between legs.
+	x.mechTypesRaw = bytes.Clone(init.mechTypesRaw)
 	idx := -1
 	for i, m := range init.mechTypes {
 		if bytes.Equal(m, oidNTLMSSP) {

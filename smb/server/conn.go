@@ -94,15 +94,16 @@ func (c *conn) serve() {
 			c.log.Warn("dropping connection: bad frame", "type", hdr[0], "length", n, "limit", limit)
 			return
 		}
-		frame := make([]byte, n)
+		frame := getBuf(n)[:n]
 		if _, err := io.ReadFull(c.nc, frame); err != nil {
+			putBuf(frame)
 			c.logEnd(err)
 			return
 		}
 		c.slots <- struct{}{}
 		inflight.Add(1)
 		go func() {
-			defer func() { <-c.slots; inflight.Done() }()
+			defer func() { putBuf(frame); <-c.slots; inflight.Done() }()
 			defer func() {
 				// A bug in a handler must not take every other client down with it: log it
 				// loudly (tests fail on it) and drop only this connection.
@@ -196,7 +197,7 @@ func (c *conn) handleEncrypted(frame []byte) error {
 	if sess == nil || sess.transformer() == nil {
 		return errDropConnection
 	}
-	msg, gotSID, err := sess.transformer().Decrypt(nil, frame)
+	msg, gotSID, err := sess.transformer().DecryptInPlace(frame)
 	if err != nil || gotSID != sid {
 		c.log.Warn("dropping connection: decryption failed", "session", sid, "err", err)
 		return errDropConnection
@@ -297,7 +298,7 @@ func (c *conn) process(r *request, prev *request) error {
 			return c.fail(r, sessionID, treeID, prev.status)
 		}
 	}
-	r.resp = make([]byte, wire.HeaderSize, 512)
+	r.resp = getBuf(64 << 10)[:wire.HeaderSize]
 	wire.Header(r.resp).InitResponse(r.hdr)
 	wire.Header(r.resp).SetSessionID(sessionID)
 	wire.Header(r.resp).SetTreeID(treeID)
@@ -447,16 +448,30 @@ func (c *conn) send(reqs []*request, encSess *session) error {
 			r.after(r.resp)
 		}
 	}
+	defer func() {
+		for _, r := range reqs {
+			putBuf(r.resp)
+		}
+	}()
 	var payload []byte
 	if len(reqs) == 1 {
 		payload = reqs[0].resp
 	} else {
+		n := 0
+		for _, r := range reqs {
+			n += len(r.resp)
+		}
+		payload = getBuf(n)
+		defer putBuf(payload)
 		for _, r := range reqs {
 			payload = append(payload, r.resp...)
 		}
 	}
 	if encSess != nil {
-		payload = encSess.transformer().Encrypt(nil, payload, encSess.id)
+		xf := encSess.transformer()
+		enc := getBuf(len(payload) + xf.Overhead() + 16) // Encrypt needs room for the AEAD tag
+		defer putBuf(enc)
+		payload = xf.Encrypt(enc, payload, encSess.id)
 	}
 	if err := c.writeFrame(payload); err != nil {
 		return errDropConnection

@@ -72,8 +72,9 @@ func handleRead(r *request) error {
 	start := len(r.resp)
 	dataAt := start + 16
 	if cap(r.resp) < dataAt+int(req.Length) {
-		grown := make([]byte, start, dataAt+int(req.Length))
+		grown := getBuf(dataAt + int(req.Length))[:start]
 		copy(grown, r.resp)
+		putBuf(r.resp)
 		r.resp = grown
 	}
 	buf := r.resp[dataAt : dataAt+int(req.Length)]
