@@ -1,0 +1,119 @@
+package cluster
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startSingleNode starts an in-process one-node cluster on a loopback address.
+func startSingleNode(t *testing.T, host string) (*Daemon, *TLSIdentity) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "n1")
+	addr := host + ":0"
+	if err := CreateCluster(dir, "sec", "n1", addr); err != nil {
+		t.Fatal(err)
+	}
+	d, err := StartNode(NodeConfig{DataDir: dir, Timing: FastTiming, Profile: "fast", Log: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	admin, err := LoadClientDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	a := &Admin{Store: d.Store()}
+	if err := a.waitFor(ctx, func(s *State) (bool, error) { return s.Cluster.Name == "sec" && s.Nodes["n1"] != nil, nil }); err != nil {
+		t.Fatal(err)
+	}
+	return d, admin
+}
+
+func TestConnectionWithoutClusterCertificateIsRefused(t *testing.T) {
+	d, admin := startSingleNode(t, loopbackBase()+"61")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// The admin identity works.
+	if _, err := NewClient(admin, d.Addr()).Status(ctx); err != nil {
+		t.Fatalf("admin with cluster certificate: %v", err)
+	}
+	// No client certificate: TLS completes (the join service needs that) but any other
+	// service is closed without a byte of response.
+	for _, tag := range []byte{tagAdmin, tagRaft, tagMemberlist} {
+		c, err := tls.Dial("tcp", d.Addr(), &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte{tag})
+		c.Write([]byte("GET /v1/state HTTP/1.1\r\nHost: x\r\n\r\n"))
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		b, err := io.ReadAll(c)
+		c.Close()
+		if len(b) != 0 || (err != nil && !errors.Is(err, io.EOF) && !strings.Contains(err.Error(), "reset")) {
+			t.Fatalf("tag %c without certificate: got %q, %v; want the connection closed", tag, b, err)
+		}
+	}
+	// A certificate from another cluster's CA fails the handshake.
+	other := filepath.Join(t.TempDir(), "other")
+	if err := CreateCluster(other, "other", "x", "127.0.0.1:1"); err != nil {
+		t.Fatal(err)
+	}
+	otherID, _ := LoadClientDir(other)
+	otherID.CA = admin.CA // trust the real server, present a foreign client certificate
+	if _, err := NewClient(otherID, d.Addr()).Status(ctx); err == nil {
+		t.Fatal("foreign cluster certificate accepted")
+	}
+}
+
+func TestJoinTokenIsOneTimeAndChecked(t *testing.T) {
+	d, admin := startSingleNode(t, loopbackBase()+"62")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cl := NewClient(admin, d.Addr())
+	tok, err := cl.Token(ctx, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := loopbackBase() + "63:3343"
+	// Incompatible version: refused with a clear message, and the token is not spent.
+	k, _, _ := NewKey()
+	_, err = requestJoin(ctx, d.Addr(), joinRequest{Token: tok, ID: "n2", Addr: host, PubKey: PublicKeyPEM(k), Version: "7.0.0", Level: ProtocolLevel})
+	if err == nil || !strings.Contains(err.Error(), "incompatible version 7.0.0") {
+		t.Fatalf("version mismatch: %v", err)
+	}
+	// A made-up secret with the right CA pin is refused.
+	_, fp, _ := parseJoinToken(tok)
+	_, err = requestJoin(ctx, d.Addr(), joinRequest{Token: strings.Repeat("ab", 16) + "." + fp, ID: "n2", Addr: host, PubKey: PublicKeyPEM(k), Version: Version, Level: ProtocolLevel})
+	if err == nil || !strings.Contains(err.Error(), "unknown or already used") {
+		t.Fatalf("bad secret: %v", err)
+	}
+	// A token pinning another CA makes the joiner refuse the server.
+	_, err = requestJoin(ctx, d.Addr(), joinRequest{Token: strings.Repeat("ab", 16) + "." + strings.Repeat("0", 64), ID: "n2", Addr: host, PubKey: PublicKeyPEM(k), Version: Version})
+	if err == nil {
+		t.Fatal("joiner accepted a server whose CA does not match the token")
+	}
+	// The real token works once and yields a certificate the cluster accepts...
+	dir := t.TempDir()
+	if err := JoinCluster(ctx, dir, "n2", host, d.Addr(), tok, false); err != nil {
+		t.Fatal(err)
+	}
+	id, err := LoadClientDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewClient(id, d.Addr()).Status(ctx); err != nil {
+		t.Fatalf("joined node's certificate refused: %v", err)
+	}
+	// ...and never again.
+	if err := JoinCluster(ctx, t.TempDir(), "n3", loopbackBase()+"64:3343", d.Addr(), tok, false); err == nil || !strings.Contains(err.Error(), "unknown or already used") {
+		t.Fatalf("token reuse: %v", err)
+	}
+}
