@@ -387,3 +387,44 @@ func TestXattrRefusedDetected(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestRenameSpecialCases covers the rename paths the shared suite leaves to the backend: a
+// directory replacing a file, and case-insensitive renames onto another spelling of a name.
+func TestRenameSpecialCases(t *testing.T) {
+	fs, dir := newTestFS(t, "/tmp", Options{})
+	d := mustOpen(t, fs, "dir", vfs.OpenRequest{Disposition: vfs.Create, Kind: vfs.DirectoryOnly})
+	mustOpen(t, fs, "dir/child", vfs.OpenRequest{Disposition: vfs.Create})
+	mustOpen(t, fs, "file", vfs.OpenRequest{Disposition: vfs.Create})
+	if err := d.Rename("file", true); err != nil {
+		t.Fatalf("directory replacing a file: %v", err)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "file", "child")); err != nil || st.IsDir() {
+		t.Errorf("after replace: %v", err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "dir")); !os.IsNotExist(err) {
+		t.Errorf("old name still present: %v", err)
+	}
+
+	ci := vfs.OpenRequest{Disposition: vfs.Create, Write: true, CaseInsensitive: true}
+	src := mustOpen(t, fs, "Source", ci)
+	src.WriteAt([]byte("src"), 0)
+	dst := mustOpen(t, fs, "Target", ci)
+	dst.WriteAt([]byte("dst"), 0)
+	if err := src.Rename("TARGET", false); !errors.Is(err, vfs.ErrExists) {
+		t.Errorf("case-insensitive rename onto another spelling without replace: %v, want ErrExists", err)
+	}
+	if err := src.Rename("TARGET", true); err != nil {
+		t.Fatalf("case-insensitive rename with replace: %v", err)
+	}
+	names, _ := os.ReadDir(dir)
+	var got []string
+	for _, n := range names {
+		got = append(got, n.Name())
+	}
+	if strings.Join(got, ",") != "TARGET,file" || src.Name() != "TARGET" {
+		t.Errorf("directory now %v, handle name %q; want TARGET replacing Target", got, src.Name())
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "TARGET")); string(data) != "src" {
+		t.Errorf("content %q", data)
+	}
+}
