@@ -567,7 +567,12 @@ func (n *Daemon) adminHandler() http.Handler {
 		var nle *NotLeaderError
 		switch {
 		case errors.Is(err, ErrRejected):
-			http.Error(w, err.Error(), http.StatusConflict)
+			// The client re-wraps it in ErrRejected; send only the FSM's reason.
+			msg := err.Error()
+			if i := strings.LastIndex(msg, ErrRejected.Error()+": "); i >= 0 {
+				msg = msg[i+len(ErrRejected.Error())+2:]
+			}
+			http.Error(w, msg, http.StatusConflict)
 		case errors.As(err, &nle):
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		case err != nil:

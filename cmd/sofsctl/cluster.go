@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sofs-dev/sofs/cluster"
+)
+
+// Connection flags shared by the cluster, node, group and resource commands.
+var (
+	clusterCreds  string
+	clusterNode   string
+	clusterOutput string
+)
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func addClusterConnFlags(c *cobra.Command) {
+	c.PersistentFlags().StringVar(&clusterCreds, "creds", envOr("SOFS_CREDS", "/var/lib/sofs"), "directory with ca.crt and admin.crt/admin.key (or node.crt/node.key) [$SOFS_CREDS]")
+	c.PersistentFlags().StringVar(&clusterNode, "node-addr", envOr("SOFS_NODE", fmt.Sprintf("127.0.0.1:%d", cluster.DefaultPort)), "cluster address of any node [$SOFS_NODE]")
+	c.PersistentFlags().StringVarP(&clusterOutput, "output", "o", "table", "output format: table or json")
+}
+
+func clusterClient() (*cluster.Client, error) {
+	id, err := cluster.LoadClientDir(clusterCreds)
+	if err != nil {
+		return nil, err
+	}
+	return cluster.NewClient(id, clusterNode), nil
+}
+
+func opCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 30*time.Second)
+}
+
+// output prints v as JSON with -o json, else calls table with a tabwriter.
+func output(v any, table func(w *tabwriter.Writer)) error {
+	if clusterOutput == "json" {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	table(w)
+	return w.Flush()
+}
+
+func propose(cmd cluster.Command) (cluster.Result, error) {
+	c, err := clusterClient()
+	if err != nil {
+		return cluster.Result{}, err
+	}
+	ctx, cancel := opCtx()
+	defer cancel()
+	return c.Propose(ctx, cmd)
+}
+
+func fetchState() (*cluster.State, error) {
+	c, err := clusterClient()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := opCtx()
+	defer cancel()
+	return c.State(ctx)
+}
+
+func init() {
+	root := &cobra.Command{Use: "cluster", Short: "create, join and inspect the failover cluster"}
+	addClusterConnFlags(root)
+
+	var data, name, id, addr string
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "create a cluster CA and the first node's identity in --data (start it with `sofsd node --data`)",
+		RunE: func(*cobra.Command, []string) error {
+			if !strings.Contains(addr, ":") {
+				addr = fmt.Sprintf("%s:%d", addr, cluster.DefaultPort)
+			}
+			if err := cluster.CreateCluster(data, name, id, addr); err != nil {
+				return err
+			}
+			fmt.Printf("cluster %s created in %s (node %s at %s); admin credentials: %s/admin.crt\n", name, data, id, addr, data)
+			return nil
+		},
+	}
+	create.Flags().StringVar(&data, "data", "/var/lib/sofs", "data directory of the first node")
+	create.Flags().StringVar(&name, "name", "sofs", "cluster name")
+	create.Flags().StringVar(&id, "id", "", "first node ID")
+	create.Flags().StringVar(&addr, "addr", "", "first node's cluster address (host[:port])")
+	create.MarkFlagRequired("id")
+	create.MarkFlagRequired("addr")
+
+	var ttl time.Duration
+	token := &cobra.Command{
+		Use:   "token",
+		Short: "make a one-time join token (use with `sofsd node --via ADDR --token T`)",
+		RunE: func(*cobra.Command, []string) error {
+			c, err := clusterClient()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := opCtx()
+			defer cancel()
+			t, err := c.Token(ctx, ttl)
+			if err != nil {
+				return err
+			}
+			fmt.Println(t)
+			return nil
+		},
+	}
+	token.Flags().DurationVar(&ttl, "ttl", time.Hour, "token lifetime")
+
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "cluster name, leader, nodes and groups",
+		RunE: func(*cobra.Command, []string) error {
+			c, err := clusterClient()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := opCtx()
+			defer cancel()
+			s, err := c.State(ctx)
+			if err != nil {
+				return err
+			}
+			st, err := c.Status(ctx)
+			if err != nil {
+				return err
+			}
+			return output(map[string]any{"state": s, "status": st}, func(w *tabwriter.Writer) {
+				fmt.Fprintf(w, "cluster\t%s\nleader (update coordinator)\t%s\nvoters\t%s\nfunctional level\t%d\nnodes\t%d\ngroups\t%d\nresources\t%d\n",
+					s.Cluster.Name, st.Leader, strings.Join(st.Voters, ","), s.Cluster.FunctionalLevel, len(s.Nodes), len(s.Groups), len(s.Resources))
+			})
+		},
+	}
+
+	var stuckAfter time.Duration
+	gum := &cobra.Command{
+		Use:   "gum",
+		Short: "global update manager: the leader, each node's last applied index, lagging and stuck nodes",
+		RunE: func(*cobra.Command, []string) error {
+			id, err := cluster.LoadClientDir(clusterCreds)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := opCtx()
+			defer cancel()
+			c := cluster.NewClient(id, clusterNode)
+			s, err := c.State(ctx)
+			if err != nil {
+				return err
+			}
+			type row struct {
+				Node    string `json:"node"`
+				State   string `json:"raft_state"`
+				Applied uint64 `json:"applied"`
+				Lag     uint64 `json:"lag"`
+				Verdict string `json:"verdict"`
+			}
+			var rows []row
+			var commit uint64
+			statuses := map[string]*cluster.NodeStatus{}
+			for _, n := range s.SortedNodes() {
+				st, err := cluster.NewClient(id, s.Nodes[n].Addr).Status(ctx)
+				if err != nil {
+					rows = append(rows, row{Node: n, State: "unreachable", Verdict: err.Error()})
+					continue
+				}
+				statuses[n] = st
+				commit = max(commit, st.CommitIndex)
+			}
+			// Sample again after stuckAfter: a node that has not moved while it lags is stuck.
+			time.Sleep(stuckAfter) // a deliberate observation window, not synchronisation
+			for _, n := range s.SortedNodes() {
+				first := statuses[n]
+				if first == nil {
+					continue
+				}
+				st, err := cluster.NewClient(id, s.Nodes[n].Addr).Status(ctx)
+				if err != nil {
+					rows = append(rows, row{Node: n, State: "unreachable", Verdict: err.Error()})
+					continue
+				}
+				r := row{Node: n, State: st.RaftState, Applied: st.Applied}
+				if commit > st.Applied {
+					r.Lag = commit - st.Applied
+				}
+				switch {
+				case r.Lag > 0 && st.Applied == first.Applied:
+					r.Verdict = fmt.Sprintf("STUCK (no progress in %s)", stuckAfter)
+				case r.Lag > 0:
+					r.Verdict = "lagging"
+				default:
+					r.Verdict = "ok"
+				}
+				rows = append(rows, r)
+			}
+			slices.SortFunc(rows, func(a, b row) int { return strings.Compare(a.Node, b.Node) })
+			return output(rows, func(w *tabwriter.Writer) {
+				fmt.Fprintln(w, "NODE\tRAFT\tAPPLIED\tLAG\tVERDICT")
+				for _, r := range rows {
+					lead := ""
+					if r.State == "Leader" {
+						lead = " (GUM coordinator)"
+					}
+					fmt.Fprintf(w, "%s\t%s%s\t%d\t%d\t%s\n", r.Node, r.State, lead, r.Applied, r.Lag, r.Verdict)
+				}
+			})
+		},
+	}
+	gum.Flags().DurationVar(&stuckAfter, "stuck-after", 2*time.Second, "a lagging node that applies nothing for this long is stuck")
+
+	var follow bool
+	events := &cobra.Command{
+		Use:   "events",
+		Short: "stream node, group and resource state changes",
+		RunE: func(*cobra.Command, []string) error {
+			c, err := clusterClient()
+			if err != nil {
+				return err
+			}
+			ctx := context.Background()
+			if !follow {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, 2*time.Second)
+				defer cancel()
+			}
+			enc := json.NewEncoder(os.Stdout)
+			return c.Events(ctx, func(ev cluster.Event) {
+				if clusterOutput == "json" {
+					enc.Encode(ev)
+					return
+				}
+				fmt.Printf("%s  #%d  %-18s %-12s %s\n", ev.Time.Format(time.RFC3339Nano), ev.Index, ev.Op, ev.Name, ev.Detail)
+			})
+		},
+	}
+	events.Flags().BoolVarP(&follow, "follow", "f", false, "keep streaming")
+
+	var tie, profile, witness string
+	set := &cobra.Command{
+		Use:   "set",
+		Short: "set cluster options (tie-breaker node, failure detection profile, witness)",
+		RunE: func(*cobra.Command, []string) error {
+			_, err := propose(cluster.Command{Op: cluster.OpSetClusterOptions, Cluster: &cluster.ClusterInfo{TieBreaker: tie, Profile: profile, Witness: witness}})
+			return err
+		},
+	}
+	set.Flags().StringVar(&tie, "tie-breaker", "", "node that keeps its vote in a 50/50 split without a witness")
+	set.Flags().StringVar(&profile, "profile", "", "failure detection profile recorded for nodes (default, fast)")
+	set.Flags().StringVar(&witness, "witness", "", "witness node ID (a `sofsd witness` member), or - to clear")
+
+	root.AddCommand(create, token, status, gum, events, set)
+	addCommand(root)
+}
