@@ -1,7 +1,5 @@
 package wire
 
-import "fmt"
-
 // Create context names (MS-SMB2 2.2.13.2).
 const (
 	CtxNameEABuffer                 = "ExtA"
@@ -35,7 +33,7 @@ func DecodeCreateContexts(b []byte) ([]CreateContext, error) {
 	if len(b) == 0 {
 		return nil, nil
 	}
-	var out []CreateContext
+	out := make([]CreateContext, 0, 4)
 	off := 0
 	for i := 0; ; i++ {
 		if i == maxCreateContexts {
@@ -61,7 +59,7 @@ func DecodeCreateContexts(b []byte) ([]CreateContext, error) {
 		if nameOff < 16 {
 			return nil, malformed("create context %d: name offset %d inside the header", i, nameOff)
 		}
-		name, err := sub(limit, nameOff, nameLen, fmt.Sprintf("create context %d name", i))
+		name, err := subN(limit, nameOff, nameLen, "create context", i, "name")
 		if err != nil {
 			return nil, err
 		}
@@ -70,16 +68,46 @@ func DecodeCreateContexts(b []byte) ([]CreateContext, error) {
 			if dataOff < 16 {
 				return nil, malformed("create context %d: data offset %d inside the header", i, dataOff)
 			}
-			if data, err = sub(limit, dataOff, dataLen, fmt.Sprintf("create context %d data", i)); err != nil {
+			if data, err = subN(limit, dataOff, dataLen, "create context", i, "data"); err != nil {
 				return nil, err
 			}
 		}
-		out = append(out, CreateContext{Name: string(name), Data: data})
+		out = append(out, CreateContext{Name: contextName(name), Data: data})
 		if next == 0 {
 			return out, nil
 		}
 		off += int(next)
 	}
+}
+
+// contextName converts a context name without allocating for the
+// well-known ones.
+func contextName(b []byte) string {
+	switch string(b) {
+	case CtxNameQueryMaximalAccess:
+		return CtxNameQueryMaximalAccess
+	case CtxNameQueryOnDiskID:
+		return CtxNameQueryOnDiskID
+	case CtxNameRequestLease:
+		return CtxNameRequestLease
+	case CtxNameDurableHandleRequest:
+		return CtxNameDurableHandleRequest
+	case CtxNameDurableHandleReconnect:
+		return CtxNameDurableHandleReconnect
+	case CtxNameDurableHandleRequestV2:
+		return CtxNameDurableHandleRequestV2
+	case CtxNameDurableHandleReconnectV2:
+		return CtxNameDurableHandleReconnectV2
+	case CtxNameAllocationSize:
+		return CtxNameAllocationSize
+	case CtxNameTimewarpToken:
+		return CtxNameTimewarpToken
+	case CtxNameSecurityDescriptor:
+		return CtxNameSecurityDescriptor
+	case CtxNameEABuffer:
+		return CtxNameEABuffer
+	}
+	return string(b)
 }
 
 // AppendCreateContexts appends the chain; len(b) must be 8-byte aligned

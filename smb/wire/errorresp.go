@@ -76,7 +76,7 @@ func (r *ErrorResponse) Decode(msg []byte) error {
 		}
 		l := uint64(le.Uint32(data[off:]))
 		id := le.Uint32(data[off+4:])
-		d, err := sub(data, uint64(off+8), l, fmt.Sprintf("error context %d data", i))
+		d, err := subN(data, uint64(off+8), l, "error context", i, "data")
 		if err != nil {
 			return err
 		}

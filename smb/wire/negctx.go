@@ -72,7 +72,7 @@ func DecodeNegotiateContexts(b []byte, count int) ([]NegotiateContext, error) {
 		}
 		typ := NegotiateContextType(le.Uint16(b[off:]))
 		n := int(le.Uint16(b[off+2:]))
-		data, err := sub(b, uint64(off+8), uint64(n), fmt.Sprintf("negotiate context %d data", i))
+		data, err := subN(b, uint64(off+8), uint64(n), "negotiate context", i, "data")
 		if err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -60,6 +61,16 @@ func sub(b []byte, off, length uint64, what string) ([]byte, error) {
 	end := off + length
 	if end > uint64(len(b)) || end < off {
 		return nil, malformed("%s: offset %d length %d beyond buffer of %d bytes", what, off, length, len(b))
+	}
+	return b[off:end:end], nil
+}
+
+// subN is sub for the i-th element of a list; the name is only formatted
+// on error, keeping the success path free of allocations.
+func subN(b []byte, off, length uint64, list string, i int, what string) ([]byte, error) {
+	end := off + length
+	if end > uint64(len(b)) || end < off {
+		return nil, malformed("%s %d %s: offset %d length %d beyond buffer of %d bytes", list, i, what, off, length, len(b))
 	}
 	return b[off:end:end], nil
 }
@@ -153,36 +164,41 @@ func DecodeUTF16(b []byte) (string, error) {
 			break
 		}
 	}
+	var out strings.Builder
 	if ascii {
-		out := make([]byte, len(b)/2)
-		for i := range out {
-			out[i] = b[2*i]
+		out.Grow(len(b) / 2)
+		for i := 0; i < len(b); i += 2 {
+			out.WriteByte(b[i])
 		}
-		return string(out), nil
+		return out.String(), nil
 	}
-	out := make([]byte, 0, len(b)+len(b)/2)
+	out.Grow(len(b) + len(b)/2)
 	for i := 0; i < len(b); i += 2 {
 		u := rune(le.Uint16(b[i:]))
 		switch {
 		case u >= 0xD800 && u < 0xDC00 && i+3 < len(b):
 			u2 := rune(le.Uint16(b[i+2:]))
 			if u2 >= 0xDC00 && u2 < 0xE000 {
-				out = utf8.AppendRune(out, utf16.DecodeRune(u, u2))
+				out.WriteRune(utf16.DecodeRune(u, u2))
 				i += 2
 				continue
 			}
-			out = appendWTF8Surrogate(out, u)
+			writeWTF8Surrogate(&out, u)
 		case u >= 0xD800 && u < 0xE000:
-			out = appendWTF8Surrogate(out, u)
+			writeWTF8Surrogate(&out, u)
 		default:
-			out = utf8.AppendRune(out, u)
+			out.WriteRune(u)
 		}
 	}
-	return string(out), nil
+	return out.String(), nil
 }
 
-func appendWTF8Surrogate(b []byte, u rune) []byte {
-	return append(b, 0xED, byte(0x80|(u>>6)&0x3F), byte(0x80|u&0x3F))
+// writeWTF8Surrogate writes a lone surrogate the way WTF-8 does (the UTF-8
+// byte pattern of its code point, which strict UTF-8 forbids).
+func writeWTF8Surrogate(out *strings.Builder, u rune) {
+	out.WriteByte(0xED)
+	out.WriteByte(byte(0x80 | (u>>6)&0x3F))
+	out.WriteByte(byte(0x80 | u&0x3F))
 }
 
 // filetimeEpochDelta is the number of 100 ns intervals between 1601-01-01 and
