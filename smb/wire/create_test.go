@@ -256,6 +256,7 @@ func FuzzDecodeWriteResponse(f *testing.F) {
 func FuzzDecodeCreateContexts(f *testing.F) {
 	f.Add(AppendCreateContexts(nil, []CreateContext{{Name: "MxAc"}, CreateContextOf("RqLs", &Lease{V2: true})}))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checkAlloc(t, data, func() { _, _ = DecodeCreateContexts(data) })
 		ctxs, err := DecodeCreateContexts(data)
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) {

@@ -213,6 +213,7 @@ func FuzzDecodeDirEntries(f *testing.F) {
 	w.Add(sampleAttrs())
 	f.Add(FileIDBothDirectoryInformation, w.Bytes())
 	f.Fuzz(func(t *testing.T, class uint8, data []byte) {
+		checkAlloc(t, data, func() { _, _ = DecodeDirEntries(class, data) })
 		_, err := DecodeDirEntries(class, data)
 		if err != nil && !errors.Is(err, ErrMalformed) {
 			t.Fatal(err)
@@ -226,6 +227,11 @@ func FuzzDecodeFileInfo(f *testing.F) {
 	f.Add(AppendFileFullEaInformation(nil, []FullEA{{Name: "a", Value: []byte("b")}}))
 	f.Add(AppendFileStreamInformation(nil, []StreamInfo{{Name: "::$DATA"}}))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checkAlloc(t, data, func() {
+			_ = (&RenameInformation{}).Decode(data)
+			_, _ = DecodeFileFullEaInformation(data)
+			_, _ = DecodeFileStreamInformation(data)
+		})
 		var a FileAttrs
 		check := func(err error) {
 			if err != nil && !errors.Is(err, ErrMalformed) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"reflect"
+	"runtime"
 	"testing"
 	"unicode"
 
@@ -110,6 +111,7 @@ func fuzzDecode[T any, P interface {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		x := P(new(T))
+		checkAlloc(t, data, func() { _ = P(new(T)).Decode(data) })
 		err := x.Decode(data)
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) {
@@ -131,6 +133,35 @@ func fuzzDecode[T any, P interface {
 			t.Fatalf("re-encoding not stable:\n% x\n% x", enc, enc2)
 		}
 	})
+}
+
+// allocSamples counts calls of checkAlloc; only every 8th measures, since
+// runtime.ReadMemStats stops the world and would slow fuzzing down.
+var allocSamples int
+
+// allocBound is the most a decoder may allocate for an input of n bytes:
+// proportional to the input (decoded structs are bigger than their wire
+// form, and append may double a slice), never driven by a length field.
+func allocBound(n int) uint64 { return 64*uint64(n) + 4096 }
+
+// checkAlloc fails if fn (a decode of data) allocates more than allocBound.
+func checkAlloc(t *testing.T, data []byte, fn func()) {
+	t.Helper()
+	allocSamples++
+	if allocSamples%8 != 1 {
+		return
+	}
+	if got := allocBytes(fn); got > allocBound(len(data)) {
+		t.Fatalf("decoding %d bytes allocated %d bytes (bound %d)", len(data), got, allocBound(len(data)))
+	}
+}
+
+func allocBytes(fn func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	fn()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
 }
 
 // Generators shared by the property tests.

@@ -157,6 +157,12 @@ func FuzzDecodeFSCTLPayloads(f *testing.F) {
 	f.Add((&CopyChunkRequest{Chunks: []CopyChunk{{1, 2, 3}}}).Append(nil))
 	f.Add(AppendNetworkInterfaceInfo(nil, []NetworkInterfaceInfo{{Addr: netip.MustParseAddrPort("127.0.0.1:445")}}))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checkAlloc(t, data, func() {
+			_ = (&ValidateNegotiateInfoRequest{}).Decode(data)
+			_ = (&CopyChunkRequest{}).Decode(data)
+			_, _ = DecodeNetworkInterfaceInfo(data)
+			_, _ = DecodeAllocatedRanges(data)
+		})
 		for _, d := range []interface{ Decode([]byte) error }{&ValidateNegotiateInfoRequest{}, &ValidateNegotiateInfoResponse{},
 			&ResumeKeyResponse{}, &CopyChunkRequest{}, &CopyChunkResponse{}, &ZeroDataInformation{}, &AllocatedRange{}} {
 			if err := d.Decode(data); err != nil && !errors.Is(err, ErrMalformed) {

@@ -159,6 +159,7 @@ func FuzzDecodeFileNotifyInformation(f *testing.F) {
 	out, _ := AppendFileNotifyInformation(nil, []FileNotifyInformation{{FileActionAdded, "x"}, {FileActionRemoved, "yy"}}, 100)
 	f.Add(out)
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checkAlloc(t, data, func() { _, _ = DecodeFileNotifyInformation(data) })
 		in, err := DecodeFileNotifyInformation(data)
 		if err != nil {
 			return

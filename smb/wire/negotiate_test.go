@@ -172,6 +172,7 @@ func FuzzDecodeNegotiateResponse(f *testing.F) {
 func FuzzDecodeNegotiateContexts(f *testing.F) {
 	f.Add([]byte{1, 0, 38, 0, 0, 0, 0, 0, 1, 0, 32, 0, 1, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checkAlloc(t, data, func() { _, _ = DecodeNegotiateContexts(data, maxContexts) })
 		ctxs, err := DecodeNegotiateContexts(data, 8)
 		if err != nil {
 			ctxs, _ = DecodeNegotiateContexts(data, 1)

@@ -38,31 +38,33 @@ func readSeeds(t *testing.T, target string) [][]byte {
 	return out
 }
 
+// messageDecoders maps fuzz target names (FuzzDecode+name) to decoders.
+var messageDecoders = map[string]func() codec{
+	"NegotiateRequest": func() codec { return &NegotiateRequest{} }, "NegotiateResponse": func() codec { return &NegotiateResponse{} },
+	"SessionSetupRequest": func() codec { return &SessionSetupRequest{} }, "SessionSetupResponse": func() codec { return &SessionSetupResponse{} },
+	"TreeConnectRequest": func() codec { return &TreeConnectRequest{} }, "TreeConnectResponse": func() codec { return &TreeConnectResponse{} },
+	"CreateRequest": func() codec { return &CreateRequest{} }, "CreateResponse": func() codec { return &CreateResponse{} },
+	"CloseRequest": func() codec { return &CloseRequest{} }, "CloseResponse": func() codec { return &CloseResponse{} },
+	"ReadRequest": func() codec { return &ReadRequest{} }, "ReadResponse": func() codec { return &ReadResponse{} },
+	"WriteRequest": func() codec { return &WriteRequest{} }, "WriteResponse": func() codec { return &WriteResponse{} },
+	"LockRequest": func() codec { return &LockRequest{} }, "LockResponse": func() codec { return &LockResponse{} },
+	"IoctlRequest": func() codec { return &IoctlRequest{} }, "IoctlResponse": func() codec { return &IoctlResponse{} },
+	"QueryDirectoryRequest": func() codec { return &QueryDirectoryRequest{} }, "QueryDirectoryResponse": func() codec { return &QueryDirectoryResponse{} },
+	"ChangeNotifyRequest": func() codec { return &ChangeNotifyRequest{} }, "ChangeNotifyResponse": func() codec { return &ChangeNotifyResponse{} },
+	"QueryInfoRequest": func() codec { return &QueryInfoRequest{} }, "QueryInfoResponse": func() codec { return &QueryInfoResponse{} },
+	"SetInfoRequest": func() codec { return &SetInfoRequest{} }, "SetInfoResponse": func() codec { return &SetInfoResponse{} },
+	"OplockBreakRequest": func() codec { return &OplockBreakRequest{} }, "OplockBreakNotify": func() codec { return &OplockBreakNotify{} },
+	"ErrorResponse": func() codec { return &ErrorResponse{} },
+}
+
 // TestRealTrafficDecodes decodes every recorded client and server message
 // with the decoder for its command and checks that it re-encodes to bytes
 // that decode to the same value. Request encodings are also compared with
 // the recorded bytes over the fixed part of the body, which pins field
 // offsets against a real implementation.
 func TestRealTrafficDecodes(t *testing.T) {
-	targets := map[string]func() codec{
-		"NegotiateRequest": func() codec { return &NegotiateRequest{} }, "NegotiateResponse": func() codec { return &NegotiateResponse{} },
-		"SessionSetupRequest": func() codec { return &SessionSetupRequest{} }, "SessionSetupResponse": func() codec { return &SessionSetupResponse{} },
-		"TreeConnectRequest": func() codec { return &TreeConnectRequest{} }, "TreeConnectResponse": func() codec { return &TreeConnectResponse{} },
-		"CreateRequest": func() codec { return &CreateRequest{} }, "CreateResponse": func() codec { return &CreateResponse{} },
-		"CloseRequest": func() codec { return &CloseRequest{} }, "CloseResponse": func() codec { return &CloseResponse{} },
-		"ReadRequest": func() codec { return &ReadRequest{} }, "ReadResponse": func() codec { return &ReadResponse{} },
-		"WriteRequest": func() codec { return &WriteRequest{} }, "WriteResponse": func() codec { return &WriteResponse{} },
-		"LockRequest": func() codec { return &LockRequest{} }, "LockResponse": func() codec { return &LockResponse{} },
-		"IoctlRequest": func() codec { return &IoctlRequest{} }, "IoctlResponse": func() codec { return &IoctlResponse{} },
-		"QueryDirectoryRequest": func() codec { return &QueryDirectoryRequest{} }, "QueryDirectoryResponse": func() codec { return &QueryDirectoryResponse{} },
-		"ChangeNotifyRequest": func() codec { return &ChangeNotifyRequest{} }, "ChangeNotifyResponse": func() codec { return &ChangeNotifyResponse{} },
-		"QueryInfoRequest": func() codec { return &QueryInfoRequest{} }, "QueryInfoResponse": func() codec { return &QueryInfoResponse{} },
-		"SetInfoRequest": func() codec { return &SetInfoRequest{} }, "SetInfoResponse": func() codec { return &SetInfoResponse{} },
-		"OplockBreakRequest": func() codec { return &OplockBreakRequest{} }, "OplockBreakNotify": func() codec { return &OplockBreakNotify{} },
-		"ErrorResponse": func() codec { return &ErrorResponse{} },
-	}
 	total := 0
-	for name, mk := range targets {
+	for name, mk := range messageDecoders {
 		seeds := readSeeds(t, "FuzzDecode"+name)
 		total += len(seeds)
 		for i, msg := range seeds {
@@ -242,5 +244,34 @@ func TestRealTrafficSecurityDescriptors(t *testing.T) {
 	// group, SACL, DACL, no padding.
 	if sameBytes != len(seeds) {
 		t.Errorf("%d of %d recorded descriptors re-encode byte-identically", sameBytes, len(seeds))
+	}
+}
+
+// TestMutatedRealTrafficBoundedAllocation overwrites every 2- and 4-byte
+// aligned field of every recorded message with all-ones (the value most
+// likely to turn a length or offset into a huge allocation or an
+// out-of-range slice) and decodes it: no panic, and allocation stays
+// proportional to the input.
+func TestMutatedRealTrafficBoundedAllocation(t *testing.T) {
+	mutations := 0
+	for name, mk := range messageDecoders {
+		for _, msg := range readSeeds(t, "FuzzDecode"+name) {
+			m := make([]byte, len(msg))
+			for width := 2; width <= 4; width += 2 {
+				for off := 0; off+width <= len(msg) && off < 256; off += width {
+					copy(m, msg)
+					for i := 0; i < width; i++ {
+						m[off+i] = 0xFF
+					}
+					mutations++
+					if got := allocBytes(func() { _ = mk().Decode(m) }); got > allocBound(len(m)) {
+						t.Errorf("%s: field at %d (width %d) set to all-ones: decoding %d bytes allocated %d", name, off, width, len(m), got)
+					}
+				}
+			}
+		}
+	}
+	if mutations < 10000 {
+		t.Fatalf("only %d mutations", mutations)
 	}
 }

@@ -140,6 +140,7 @@ func FuzzDecodeSecurityDescriptor(f *testing.F) {
 	owner := SIDAdministrators
 	f.Add((&SecurityDescriptor{Owner: &owner, DACL: &ACL{Revision: 2, ACEs: []ACE{{Mask: 1, SID: SIDEveryone}}}}).Append(nil))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checkAlloc(t, data, func() { _, _ = DecodeSecurityDescriptor(data) })
 		sd, err := DecodeSecurityDescriptor(data)
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) {

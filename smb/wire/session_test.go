@@ -140,6 +140,7 @@ func FuzzDecodeErrorResponse(f *testing.F) {
 func FuzzDecodeShareRedirect(f *testing.F) {
 	f.Add((&ShareRedirect{ResourceName: "x", Addrs: []netip.Addr{netip.MustParseAddr("127.0.0.1")}}).Append(nil))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checkAlloc(t, data, func() { _ = (&ShareRedirect{}).Decode(data) })
 		var s ShareRedirect
 		if s.Decode(data) != nil {
 			return
@@ -165,6 +166,7 @@ func FuzzDecodeEmptyBodies(f *testing.F) {
 func FuzzParseSMB1Negotiate(f *testing.F) {
 	f.Add(AppendSMB1Negotiate(nil, []string{"NT LM 0.12", "SMB 2.002", "SMB 2.???"}))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checkAlloc(t, data, func() { _, _ = ParseSMB1Negotiate(data) })
 		d, err := ParseSMB1Negotiate(data)
 		if err != nil {
 			return
