@@ -68,6 +68,11 @@ func TestRealTrafficDecodes(t *testing.T) {
 		seeds := readSeeds(t, "FuzzDecode"+name)
 		total += len(seeds)
 		for i, msg := range seeds {
+			if !Header(msg).IsResponse() {
+				if err := CheckRequestSize(Header(msg).Command(), msg); err != nil {
+					t.Errorf("%s seed %d: %v", name, i, err)
+				}
+			}
 			x := mk()
 			if err := x.Decode(msg); err != nil {
 				t.Errorf("%s seed %d: %v\n% x", name, i, err, msg)
