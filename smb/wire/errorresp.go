@@ -160,3 +160,70 @@ func (s *ShareRedirect) Decode(d []byte) error {
 	}
 	return nil
 }
+
+// Symbolic link error response constants (MS-SMB2 2.2.2.2.1).
+const (
+	SymLinkErrorTag     uint32 = 0x4C4D5953 // "SYML"
+	IOReparseTagSymlink uint32 = 0xA000000C
+	SymlinkFlagRelative uint32 = 0x00000001
+)
+
+// SymlinkError is the Symbolic Link Error Response (MS-SMB2 2.2.2.2.1): the
+// ErrorData of a CREATE failing with STATUS_STOPPED_ON_SYMLINK. Names are
+// UTF-16 in PathBuffer with offsets relative to PathBuffer.
+type SymlinkError struct {
+	UnparsedPathLength uint16 // bytes of the request path after the link
+	SubstituteName     string
+	PrintName          string
+	Flags              uint32
+}
+
+func (s *SymlinkError) Append(b []byte) []byte {
+	start := len(b)
+	b = grow(b, 28)
+	subLen, printLen := UTF16Len(s.SubstituteName), UTF16Len(s.PrintName)
+	le.PutUint32(b[start+4:], SymLinkErrorTag)
+	le.PutUint32(b[start+8:], IOReparseTagSymlink)
+	le.PutUint16(b[start+12:], uint16(12+subLen+printLen))
+	le.PutUint16(b[start+14:], s.UnparsedPathLength)
+	le.PutUint16(b[start+16:], 0)
+	le.PutUint16(b[start+18:], uint16(subLen))
+	le.PutUint16(b[start+20:], uint16(subLen))
+	le.PutUint16(b[start+22:], uint16(printLen))
+	le.PutUint32(b[start+24:], s.Flags)
+	b = AppendUTF16(b, s.SubstituteName)
+	b = AppendUTF16(b, s.PrintName)
+	le.PutUint32(b[start:], uint32(len(b)-start-4))
+	return b
+}
+
+func (s *SymlinkError) Decode(d []byte) error {
+	if len(d) < 28 {
+		return malformed("symlink error response: %d bytes", len(d))
+	}
+	if tag := le.Uint32(d[4:]); tag != SymLinkErrorTag {
+		return malformed("symlink error response: tag %#x", tag)
+	}
+	n := uint64(le.Uint32(d[0:]))
+	if n < 24 || n+4 > uint64(len(d)) {
+		return malformed("symlink error response: length %d with %d bytes", n, len(d))
+	}
+	path := d[28 : 4+n]
+	s.UnparsedPathLength = le.Uint16(d[14:])
+	s.Flags = le.Uint32(d[24:])
+	subst, err := sub(path, uint64(le.Uint16(d[16:])), uint64(le.Uint16(d[18:])), "symlink error response: substitute name")
+	if err != nil {
+		return err
+	}
+	prn, err := sub(path, uint64(le.Uint16(d[20:])), uint64(le.Uint16(d[22:])), "symlink error response: print name")
+	if err != nil {
+		return err
+	}
+	if s.SubstituteName, err = DecodeUTF16(subst); err != nil {
+		return wrapf("symlink error response: substitute name", err)
+	}
+	if s.PrintName, err = DecodeUTF16(prn); err != nil {
+		return wrapf("symlink error response: print name", err)
+	}
+	return nil
+}

@@ -177,3 +177,32 @@ func FuzzParseSMB1Negotiate(f *testing.F) {
 		}
 	})
 }
+
+func TestSymlinkErrorRoundTrip(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		s := SymlinkError{UnparsedPathLength: rapid.Uint16().Draw(t, "u"), SubstituteName: genName().Draw(t, "s"),
+			PrintName: genName().Draw(t, "p"), Flags: rapid.Uint32().Draw(t, "f")}
+		b := s.Append(nil)
+		if int(le.Uint32(b)) != len(b)-4 || le.Uint32(b[8:]) != IOReparseTagSymlink {
+			t.Fatalf("header % x", b[:28])
+		}
+		var back SymlinkError
+		if err := back.Decode(b); err != nil || back != s {
+			t.Fatalf("%+v -> %+v (%v)", s, back, err)
+		}
+	})
+}
+
+func FuzzDecodeSymlinkError(f *testing.F) {
+	f.Add((&SymlinkError{SubstituteName: `\??\C:\x`, PrintName: `C:\x`}).Append(nil))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var s SymlinkError
+		if s.Decode(data) != nil {
+			return
+		}
+		var s2 SymlinkError
+		if err := s2.Decode(s.Append(nil)); err != nil || s != s2 {
+			t.Fatalf("%+v %+v %v", s, s2, err)
+		}
+	})
+}
