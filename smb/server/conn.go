@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -33,6 +34,8 @@ var errDropConnection = errors.New("drop connection")
 type conn struct {
 	srv     *Server
 	nc      net.Conn
+	ctx     context.Context // ends when the connection closes: waits on its behalf stop
+	stop    context.CancelFunc
 	log     *slog.Logger
 	credits *creditWindow
 	slots   chan struct{} // bounds requests in flight
@@ -61,9 +64,12 @@ func newConn(s *Server, nc net.Conn) *conn {
 	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	return &conn{
 		srv:      s,
 		nc:       nc,
+		ctx:      ctx,
+		stop:     cancel,
 		log:      s.log.With("client", nc.RemoteAddr().String()),
 		credits:  newCreditWindow(s.cfg.MaxCredits),
 		slots:    make(chan struct{}, s.cfg.MaxOutstanding),
@@ -134,6 +140,7 @@ func (c *conn) logEnd(err error) {
 
 func (c *conn) close() {
 	if c.closed.CompareAndSwap(false, true) {
+		c.stop()
 		c.nc.Close()
 	}
 }

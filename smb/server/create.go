@@ -146,7 +146,17 @@ func handleCreate(r *request) error {
 			return err
 		}
 	}
-	entry, err := sh.opens.Open(fi.ID, vfs.Access(access), vfs.ShareMode(req.ShareAccess&7))
+	o.id.Volatile = r.c.srv.nextHandle.Add(1)
+	o.id.Persistent = o.id.Volatile
+	want := vfs.OplockLevel(req.RequestedOplockLevel)
+	if fi.IsDir() || req.RequestedOplockLevel == wire.OplockLevelLease {
+		want = vfs.OplockNone // no directory oplocks; leases arrive with issue 3
+	}
+	entry, granted, err := sh.opens.OpenOplock(r.c.ctx, fi.ID, vfs.Access(access), vfs.ShareMode(req.ShareAccess&7), vfs.OplockRequest{
+		Want:        want,
+		BreakToNone: vfs.Disposition(req.CreateDisposition) == vfs.Overwrite || vfs.Disposition(req.CreateDisposition) == vfs.OverwriteIf || vfs.Disposition(req.CreateDisposition) == vfs.Supersede,
+		OnBreak:     r.c.oplockBreaker(r.sess, o.id),
+	})
 	if err != nil {
 		o.file.Close()
 		return err
@@ -159,12 +169,11 @@ func handleCreate(r *request) error {
 	o.access = access
 	o.isDir = fi.IsDir()
 	o.writeThru = req.CreateOptions&wire.FileWriteThrough != 0
-	o.id.Volatile = r.c.srv.nextHandle.Add(1)
-	o.id.Persistent = o.id.Volatile
 	r.sess.addOpen(o)
 	r.fileID = o.id
 
 	resp := wire.CreateResponse{
+		OplockLevel:  uint8(granted),
 		CreateAction: uint32(action),
 		FileID:       o.id,
 	}
@@ -346,5 +355,5 @@ func handleClose(r *request) error {
 	return nil
 }
 
-// ctx is the context handlers pass to backends. Requests are not cancellable yet.
-func (r *request) ctx() context.Context { return context.Background() }
+// ctx is the context handlers pass to backends: it ends when the connection closes.
+func (r *request) ctx() context.Context { return r.c.ctx }

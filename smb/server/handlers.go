@@ -28,5 +28,5 @@ var handlers = [...]handlerFunc{
 	wire.CmdChangeNotify:   nil,
 	wire.CmdQueryInfo:      handleQueryInfo,
 	wire.CmdSetInfo:        handleSetInfo,
-	wire.CmdOplockBreak:    nil,
+	wire.CmdOplockBreak:    handleOplockBreak,
 }

@@ -136,6 +136,7 @@ func handleWrite(r *request) error {
 	if off > 1<<62 || off+uint64(len(req.Data)) > 1<<62 {
 		return errInvalidParameter
 	}
+	o.entry.BreakLevelII()
 	n, err := o.file.WriteAt(req.Data, int64(off))
 	if err != nil {
 		return err

@@ -73,6 +73,7 @@ func setFileInfo(r *request, o *open, class uint8, buf []byte) error {
 		if o.isDir {
 			return errInvalidParameter
 		}
+		o.entry.BreakLevelII()
 		return o.file.Truncate(size)
 	case wire.FileAllocationInformation:
 		if !o.has(wire.FileWriteData) {
@@ -85,6 +86,7 @@ func setFileInfo(r *request, o *open, class uint8, buf []byte) error {
 		if o.isDir {
 			return errInvalidParameter
 		}
+		o.entry.BreakLevelII()
 		return o.file.Allocate(size)
 	case wire.FileDispositionInformation:
 		if !o.has(wire.Delete) {

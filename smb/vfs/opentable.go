@@ -3,6 +3,7 @@ package vfs
 import (
 	"fmt"
 	"sync"
+	"time"
 )
 
 // Access is an open's granted access, with the MS-FSCC/MS-SMB2 2.2.13.1 bit values.
@@ -39,6 +40,9 @@ const (
 // (MS-FSA 2.1.5.1.2, "Algorithm to Check Sharing Access") and keeps delete-pending state so the
 // last close deletes. It knows nothing of SMB messages. One mutex guards it; it never does I/O.
 type OpenTable struct {
+	// BreakTimeout bounds the wait for an oplock break acknowledgment (DefaultBreakTimeout if 0).
+	BreakTimeout time.Duration
+
 	mu   sync.Mutex
 	objs map[uint64]*object
 }
@@ -56,6 +60,12 @@ type Open struct {
 	share         ShareMode
 	deleteOnClose bool
 	closed        bool
+
+	oplock   OplockLevel
+	onBreak  BreakFunc
+	breaking bool // a break to breakTo awaits acknowledgment
+	breakTo  OplockLevel
+	broken   chan struct{} // closed when the break completes (ack, timeout or close)
 }
 
 // NewOpenTable returns an empty table.
@@ -157,6 +167,11 @@ func (o *Open) Close() (deleteNow bool) {
 		return false
 	}
 	o.closed = true
+	if o.breaking {
+		o.breaking = false
+		close(o.broken) // a closed holder no longer blocks anyone
+	}
+	o.oplock = OplockNone
 	obj := t.objs[o.id]
 	if obj == nil {
 		return false

@@ -1,0 +1,173 @@
+package vfs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// OplockLevel is an open's caching right on an object (MS-FSA 2.1.5.17). The values are those of
+// MS-SMB2 2.2.13 RequestedOplockLevel so the server needs no translation table.
+type OplockLevel uint8
+
+const (
+	OplockNone      OplockLevel = 0x00
+	OplockLevelII   OplockLevel = 0x01 // read caching, shared
+	OplockExclusive OplockLevel = 0x08 // read+write caching, sole open
+	OplockBatch     OplockLevel = 0x09 // exclusive plus handle caching
+)
+
+// BreakFunc tells an open's holder that its oplock is breaking to a lower level. It is called
+// without the table's lock held and must not block for long (the server queues a notification).
+type BreakFunc func(to OplockLevel)
+
+// DefaultBreakTimeout is how long a breaking oplock holder has to acknowledge before the table
+// lowers its oplock by itself (Windows' oplock break timeout is 35 s).
+const DefaultBreakTimeout = 35 * time.Second
+
+var (
+	ErrNoBreakInProgress = errors.New("no oplock break in progress")
+	ErrBadBreakLevel     = errors.New("oplock acknowledgment level above the break level")
+)
+
+// OplockRequest asks for an oplock together with an open.
+type OplockRequest struct {
+	Want OplockLevel
+	// BreakToNone: this open will overwrite or supersede, so existing holders lose all caching
+	// rather than keeping Level II.
+	BreakToNone bool
+	// OnBreak is called when this open's oplock later breaks.
+	OnBreak BreakFunc
+}
+
+// OpenOplock registers an open like Open, first breaking any exclusive or batch oplock another
+// open holds and waiting (until ctx ends or the table's break timeout) for its holder to
+// acknowledge or close, as MS-FSA 2.1.5.17 requires before a second open proceeds. It returns
+// the oplock granted: exclusive or batch only to the sole open of an object, else Level II when
+// any oplock was asked for, else none.
+func (t *OpenTable) OpenOplock(ctx context.Context, id uint64, access Access, share ShareMode, req OplockRequest) (*Open, OplockLevel, error) {
+	for {
+		t.mu.Lock()
+		obj := t.objs[id]
+		var holder *Open
+		if obj != nil {
+			for o := range obj.opens {
+				if o.oplock >= OplockExclusive {
+					holder = o
+					break
+				}
+			}
+		}
+		if holder == nil {
+			o, granted, err := t.openLocked(id, access, share, req)
+			t.mu.Unlock()
+			return o, granted, err
+		}
+		var notify BreakFunc
+		to := OplockLevelII
+		if req.BreakToNone {
+			to = OplockNone
+		}
+		if !holder.breaking {
+			holder.breaking = true
+			holder.breakTo = to
+			holder.broken = make(chan struct{})
+			notify = holder.onBreak
+		}
+		wait := holder.broken
+		t.mu.Unlock()
+		if notify != nil {
+			notify(to)
+		}
+		timeout := t.BreakTimeout
+		if timeout <= 0 {
+			timeout = DefaultBreakTimeout
+		}
+		timer := time.NewTimer(timeout)
+		select {
+		case <-wait:
+			timer.Stop()
+		case <-timer.C:
+			// The holder did not answer: lower its oplock ourselves (MS-SMB2 3.3.6.1).
+			t.mu.Lock()
+			if holder.breaking && holder.broken == wait {
+				holder.oplock = holder.breakTo
+				holder.breaking = false
+				close(wait)
+			}
+			t.mu.Unlock()
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, OplockNone, fmt.Errorf("waiting for an oplock break on object %d: %w", id, ctx.Err())
+		}
+	}
+}
+
+func (t *OpenTable) openLocked(id uint64, access Access, share ShareMode, req OplockRequest) (*Open, OplockLevel, error) {
+	if err := t.checkLocked(id, access, share); err != nil {
+		return nil, OplockNone, err
+	}
+	obj := t.objs[id]
+	if obj == nil {
+		obj = &object{opens: make(map[*Open]struct{})}
+		t.objs[id] = obj
+	}
+	granted := OplockNone
+	switch {
+	case req.Want >= OplockExclusive && len(obj.opens) == 0:
+		granted = req.Want
+	case req.Want != OplockNone:
+		granted = OplockLevelII
+	}
+	o := &Open{table: t, id: id, access: access, share: share, oplock: granted, onBreak: req.OnBreak}
+	obj.opens[o] = struct{}{}
+	return o, granted, nil
+}
+
+// Oplock reports the open's current oplock level.
+func (o *Open) Oplock() OplockLevel {
+	o.table.mu.Lock()
+	defer o.table.mu.Unlock()
+	return o.oplock
+}
+
+// AckBreak records the holder's acknowledgment of a break: it now holds level, which must not
+// exceed the level it was broken to.
+func (o *Open) AckBreak(level OplockLevel) error {
+	o.table.mu.Lock()
+	defer o.table.mu.Unlock()
+	if !o.breaking {
+		return ErrNoBreakInProgress
+	}
+	if level > o.breakTo {
+		return ErrBadBreakLevel
+	}
+	o.oplock = level
+	o.breaking = false
+	close(o.broken)
+	return nil
+}
+
+// BreakLevelII removes the Level II oplocks of every other open of the object: it is about to
+// change (write, set end of file), so their read caches go stale. Level II breaks need no
+// acknowledgment (MS-SMB2 3.3.4.6).
+func (o *Open) BreakLevelII() {
+	t := o.table
+	var notify []BreakFunc
+	t.mu.Lock()
+	if obj := t.objs[o.id]; obj != nil {
+		for other := range obj.opens {
+			if other != o && other.oplock == OplockLevelII {
+				other.oplock = OplockNone
+				if other.onBreak != nil {
+					notify = append(notify, other.onBreak)
+				}
+			}
+		}
+	}
+	t.mu.Unlock()
+	for _, f := range notify {
+		f(OplockNone)
+	}
+}
