@@ -1,0 +1,86 @@
+package vfs
+
+import (
+	"context"
+	"time"
+)
+
+// Optional capabilities. A backend implements these on its FS or File values when it supports
+// them; the server checks with a type assertion and advertises a capability only when present
+// (FILE_NAMED_STREAMS, FILE_PERSISTENT_ACLS, change notification).
+
+// Named streams (MS-FSCC 2.1.5.2, "file:stream:$DATA"). A backend that implements Streamer on its
+// FS accepts names of the form "path/file:stream" in Open (the stream part never contains '/')
+// and creates, opens, reads, writes, truncates and removes streams through the ordinary File
+// methods. "path/file::$DATA" and "path/file" are the same (unnamed) data stream.
+type Streamer interface {
+	// Streams lists an object's streams: the unnamed data stream first (Name ""), for files only.
+	Streams(ctx context.Context, name string) ([]StreamInfo, error)
+}
+
+// StreamInfo describes one stream of an object.
+type StreamInfo struct {
+	Name       string // without the leading ':' and the ":$DATA" suffix; "" is the unnamed stream
+	Size       int64
+	Allocation int64
+}
+
+// Securable is implemented by Files whose backend stores a security descriptor with each object
+// (self-relative SECURITY_DESCRIPTOR bytes, MS-DTYP 2.4.6). The server parses, checks and
+// inherits descriptors; the backend only stores them.
+type Securable interface {
+	// SecurityDescriptor returns the stored descriptor, or ErrNotFound when none was ever set.
+	SecurityDescriptor() ([]byte, error)
+	SetSecurityDescriptor(sd []byte) error
+}
+
+// Watcher is implemented by backends that can report changes beneath a directory, made through
+// any handle or directly on the storage (CHANGE_NOTIFY, MS-SMB2 3.3.5.19).
+type Watcher interface {
+	// Watch reports changes under dir (recursively when tree) on the returned channel until ctx
+	// ends; the channel is then closed. A watch that falls behind reports Overflow once and
+	// drops changes until the consumer catches up.
+	Watch(ctx context.Context, dir string, tree bool) (<-chan Change, error)
+}
+
+// ChangeAction is MS-FSCC 2.7.1 FILE_NOTIFY_INFORMATION Action.
+type ChangeAction uint32
+
+const (
+	ChangeAdded          ChangeAction = 1
+	ChangeRemoved        ChangeAction = 2
+	ChangeModified       ChangeAction = 3
+	ChangeRenamedOldName ChangeAction = 4
+	ChangeRenamedNewName ChangeAction = 5
+	ChangeAddedStream    ChangeAction = 6
+	ChangeRemovedStream  ChangeAction = 7
+	ChangeModifiedStream ChangeAction = 8
+)
+
+// ChangeFilter bits say what kind of change happened (MS-SMB2 2.2.35 CompletionFilter values), so
+// the server can match a request's completion filter.
+type ChangeFilter uint32
+
+const (
+	FilterFileName    ChangeFilter = 0x001
+	FilterDirName     ChangeFilter = 0x002
+	FilterAttributes  ChangeFilter = 0x004
+	FilterSize        ChangeFilter = 0x008
+	FilterLastWrite   ChangeFilter = 0x010
+	FilterLastAccess  ChangeFilter = 0x020
+	FilterCreation    ChangeFilter = 0x040
+	FilterEA          ChangeFilter = 0x080
+	FilterSecurity    ChangeFilter = 0x100
+	FilterStreamName  ChangeFilter = 0x200
+	FilterStreamSize  ChangeFilter = 0x400
+	FilterStreamWrite ChangeFilter = 0x800
+)
+
+// Change is one reported change.
+type Change struct {
+	Action   ChangeAction
+	Filter   ChangeFilter
+	Name     string // relative to the watched directory, '/'-separated
+	Overflow bool   // changes were lost: the client must re-enumerate (STATUS_NOTIFY_ENUM_DIR)
+	Time     time.Time
+}
