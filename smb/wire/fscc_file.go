@@ -381,6 +381,10 @@ type RenameInformation struct {
 	FileName        string
 }
 
+// LinkInformation is FILE_LINK_INFORMATION_TYPE_2 (MS-FSCC 2.4.25.2),
+// laid out exactly like RenameInformation.
+type LinkInformation = RenameInformation
+
 func (r *RenameInformation) Decode(d []byte) error {
 	if len(d) < 20 {
 		return malformed("rename information: %d bytes", len(d))

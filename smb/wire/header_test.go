@@ -258,3 +258,24 @@ func TestRealCompounds(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecodeUTF16: any even-length UTF-16 (including unpaired surrogates)
+// decodes and re-encodes to the identical bytes.
+func FuzzDecodeUTF16(f *testing.F) {
+	f.Add([]byte{'a', 0, 0x3D, 0xD8, 0x00, 0xDE, 0x3D, 0xD8})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := DecodeUTF16(data)
+		if len(data)%2 != 0 {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("odd length accepted: %v", err)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if back := AppendUTF16(nil, s); !bytes.Equal(back, data) || UTF16Len(s) != len(data) {
+			t.Fatalf("% x -> %q -> % x", data, s, back)
+		}
+	})
+}

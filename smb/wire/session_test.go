@@ -155,7 +155,8 @@ func FuzzDecodeShareRedirect(f *testing.F) {
 func FuzzDecodeEmptyBodies(f *testing.F) {
 	f.Add((&EchoRequest{}).Append(testHeader(CmdEcho)))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, c := range []codec{&LogoffRequest{}, &LogoffResponse{}, &TreeDisconnectRequest{}, &TreeDisconnectResponse{}, &EchoRequest{}, &EchoResponse{}, &CancelRequest{}} {
+		for _, c := range []codec{&LogoffRequest{}, &LogoffResponse{}, &TreeDisconnectRequest{}, &TreeDisconnectResponse{},
+			&EchoRequest{}, &EchoResponse{}, &CancelRequest{}, &FlushResponse{}} {
 			_ = c.Decode(data)
 		}
 		_, _, _ = NextMessage(data)
