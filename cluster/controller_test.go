@@ -154,7 +154,9 @@ func TestGroupOnlineInDependencyOrderOnPreferredOwner(t *testing.T) {
 	pol := DefaultPolicy()
 	pol.PreferredOwners = []string{"n2"}
 	c.createGroup(t, "g", pol, Resource{Name: "disk"}, Resource{Name: "share", DependsOn: []string{"disk"}})
-	c.waitState(t, 0, "g online on n2", 10*time.Second, groupOnlineOn("g", "n2"))
+	c.waitState(t, 0, "g online on n2", 10*time.Second, func(s *State) bool {
+		return groupOnlineOn("g", "n2")(s) && s.Resources["share"].State == ResourceOnline && s.Resources["disk"].State == ResourceOnline
+	})
 	recs := c.markers[1].Records()
 	if len(recs) != 2 || recs[0].Resource != "disk" || recs[1].Resource != "share" || !recs[0].Online || !recs[1].Online {
 		t.Fatalf("online order on n2: %+v", recs)
@@ -190,7 +192,7 @@ func TestFailoverWhenOwnerDies(t *testing.T) {
 	c.waitState(t, 1, "g online on n2", 10*time.Second, groupOnlineOn("g", "n2"))
 	var g Group
 	c.stores[1].Read(func(s *State) { g = *s.Groups["g"] })
-	if len(g.Failovers) != 1 || !strings.Contains(g.MoveReason, "node n1 down") {
+	if len(g.Failovers) != 0 || !strings.Contains(g.MoveReason, "node n1 down") {
 		t.Fatalf("failover not recorded: %+v", g)
 	}
 }
@@ -214,7 +216,7 @@ func TestRestartInPlaceThenFailover(t *testing.T) {
 	c.waitState(t, 0, "g online on n2", 20*time.Second, groupOnlineOn("g", "n2"))
 	var g Group
 	c.stores[0].Read(func(s *State) { g = *s.Groups["g"] })
-	if !strings.Contains(g.MoveReason, "failed on n1: resource r: disk on fire") {
+	if len(g.Failovers) != 1 || !strings.Contains(g.MoveReason, "failed on n1: resource r: disk on fire") {
 		t.Fatalf("failover reason %q lacks the agent's reason", g.MoveReason)
 	}
 }

@@ -85,7 +85,7 @@ func (p *Placer) once(ctx context.Context) {
 	p.mu.Unlock()
 	for _, m := range moves {
 		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err := p.store.Apply(actx, Command{Op: OpMoveGroup, Now: now, Name: m.Group, Target: m.To, Epoch: m.Epoch, Reason: m.Reason, Failover: m.Failover})
+		_, err := p.store.Apply(actx, Command{Op: OpMoveGroup, Now: now, Name: m.Group, Target: m.To, Epoch: m.Epoch, Reason: m.Reason, Failover: m.CountFailure})
 		cancel()
 		if err != nil {
 			if !errors.Is(err, ErrRejected) {

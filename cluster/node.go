@@ -481,15 +481,19 @@ func (n *Daemon) reconcileVoters(ctx context.Context) {
 		return
 	}
 	want := DesiredVoters(members, tie)
-	if !slices.Contains(want, n.meta.ID) {
-		want = DesiredVoters(members, n.meta.ID) // the leader keeps its vote
-	}
 	for _, id := range want {
 		if !voters[id] {
 			n.log.Info("dynamic quorum: giving vote", "component", "QUORUM", "member", id)
 			n.store.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr[id]), 0, 5*time.Second).Error()
 			return
 		}
+	}
+	if len(want) > 0 && !slices.Contains(want, n.meta.ID) {
+		// This leader should lose its vote (e.g. the tie-breaker is elsewhere): hand
+		// leadership to a node that keeps its vote; the new leader removes ours.
+		n.log.Info("dynamic quorum: transferring leadership before giving up vote", "component", "QUORUM", "to", want[0])
+		n.store.raft.LeadershipTransferToServer(raft.ServerID(want[0]), raft.ServerAddress(addr[want[0]])).Error()
+		return
 	}
 	for id := range voters {
 		if !slices.Contains(want, id) && id != n.meta.ID {

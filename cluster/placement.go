@@ -16,6 +16,8 @@ type Move struct {
 	Reason   string `json:"reason"`
 	Failover bool   `json:"failover,omitempty"`
 	Epoch    uint64 `json:"epoch"` // the group's epoch the decision was made at
+	// CountFailure: the move is a failover of a failed group and counts toward its threshold.
+	CountFailure bool `json:"count_failure,omitempty"`
 }
 
 // Refusal says why a group that should move cannot.
@@ -112,7 +114,9 @@ func Place(s *State, now time.Time, opt PlacementOptions) ([]Move, []Refusal) {
 		default:
 			continue
 		}
-		if failover {
+		// Only failovers caused by the group failing count toward the threshold: losing a node
+		// is not the group's fault and must not leave it offline after a second node loss.
+		if failover && g.State == GroupFailed {
 			threshold := g.Policy.FailoverThreshold
 			if threshold <= 0 {
 				threshold = max(upNodes, 1) // nodes-1 failovers allowed; this one would be the nodes-th
@@ -133,7 +137,7 @@ func Place(s *State, now time.Time, opt PlacementOptions) ([]Move, []Refusal) {
 		if to == g.Owner {
 			continue
 		}
-		moves = append(moves, Move{Group: name, From: g.Owner, To: to, Reason: reason, Failover: failover, Epoch: g.Epoch})
+		moves = append(moves, Move{Group: name, From: g.Owner, To: to, Reason: reason, Failover: failover, Epoch: g.Epoch, CountFailure: failover && g.State == GroupFailed})
 		if g.Owner != "" {
 			load[g.Owner]--
 		}

@@ -46,6 +46,7 @@ func runTestNode() int {
 
 type procNode struct {
 	id, addr, dir string
+	witness       bool
 	cmd           *exec.Cmd
 	exited        chan struct{}
 }
@@ -65,12 +66,20 @@ func loopbackBase() string {
 }
 
 func newProcCluster(t *testing.T, n int, profile string) *procCluster {
+	return newProcClusterWitness(t, n, false, profile)
+}
+
+// newProcClusterWitness starts n nodes, plus a witness process "w" if witness.
+func newProcClusterWitness(t *testing.T, n int, witness bool, profile string) *procCluster {
 	t.Helper()
 	c := &procCluster{t: t, base: loopbackBase(), profile: profile}
 	root := t.TempDir()
 	for i := range n {
 		id := fmt.Sprintf("n%d", i+1)
 		c.nodes = append(c.nodes, &procNode{id: id, addr: fmt.Sprintf("%s%d:%d", c.base, i+1, DefaultPort), dir: filepath.Join(root, id)})
+	}
+	if witness {
+		c.nodes = append(c.nodes, &procNode{id: "w", witness: true, addr: fmt.Sprintf("%s%d:%d", c.base, 99, DefaultPort), dir: filepath.Join(root, "w")})
 	}
 	t.Cleanup(func() {
 		for _, nd := range c.nodes {
@@ -104,7 +113,7 @@ func newProcCluster(t *testing.T, n int, profile string) *procCluster {
 	}
 	c.waitFor("all nodes up and voting", 30*time.Second, func(ctx context.Context) bool {
 		s, err := c.client(first).State(ctx)
-		if err != nil || len(s.Nodes) != n {
+		if err != nil || len(s.Nodes) != len(c.nodes) {
 			return false
 		}
 		for _, nd := range s.Nodes {
@@ -114,7 +123,9 @@ func newProcCluster(t *testing.T, n int, profile string) *procCluster {
 		}
 		st, err := c.client(first).Status(ctx)
 		want := n
-		if n%2 == 0 {
+		if n%2 == 0 && witness {
+			want = n + 1
+		} else if n%2 == 0 {
 			want = n - 1
 		}
 		return err == nil && len(st.Voters) == want
@@ -130,7 +141,7 @@ func (c *procCluster) join(nd *procNode) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	if err := JoinCluster(ctx, nd.dir, nd.id, nd.addr, c.nodes[0].addr, tok, false); err != nil {
+	if err := JoinCluster(ctx, nd.dir, nd.id, nd.addr, c.nodes[0].addr, tok, nd.witness); err != nil {
 		c.t.Fatal(err)
 	}
 	c.start(nd)
