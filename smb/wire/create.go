@@ -227,7 +227,7 @@ func (r *CreateResponse) Append(msg []byte) []byte {
 	le.PutUint32(b[56:], r.FileAttributes)
 	putFileID(b[64:], r.FileID)
 	if len(r.Contexts) == 0 {
-		return append(msg, 0)
+		return msg // no pad byte for the empty buffer, as Samba and Windows send it
 	}
 	msg = Pad8(msg)
 	off := len(msg)

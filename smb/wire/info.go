@@ -78,9 +78,11 @@ func appendOutput(msg, out []byte) []byte {
 	start := len(msg)
 	msg = grow(msg, 8)
 	le.PutUint16(msg[start:], 9)
-	le.PutUint16(msg[start+2:], uint16(len(msg)))
-	le.PutUint32(msg[start+4:], uint32(len(out)))
-	return appendBuffer(msg, out)
+	if len(out) > 0 {
+		le.PutUint16(msg[start+2:], uint16(len(msg)))
+		le.PutUint32(msg[start+4:], uint32(len(out)))
+	}
+	return appendBuffer(msg, out) // an empty output keeps offset 0 and one pad byte, as Samba sends it
 }
 
 func decodeOutput(msg []byte, what string) ([]byte, error) {

@@ -122,11 +122,7 @@ func (r *IoctlResponse) Append(msg []byte) []byte {
 	}
 	le.PutUint32(msg[start+32:], uint32(len(msg)))
 	le.PutUint32(msg[start+36:], uint32(len(r.Output)))
-	msg = append(msg, r.Output...)
-	if len(msg) == start+48 {
-		msg = append(msg, 0)
-	}
-	return msg
+	return append(msg, r.Output...) // empty buffers are not padded, as Samba sends them
 }
 
 func (r *IoctlResponse) Decode(msg []byte) error {

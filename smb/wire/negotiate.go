@@ -194,8 +194,6 @@ func (r *NegotiateResponse) Append(msg []byte) []byte {
 		le.PutUint16(msg[start+6:], uint16(len(r.Contexts)))
 		le.PutUint32(msg[start+60:], uint32(len(msg)))
 		msg = AppendNegotiateContexts(msg, r.Contexts)
-	} else if len(msg) == start+64 {
-		msg = append(msg, 0) // StructureSize 65 promises one buffer byte
 	}
 	return msg
 }

@@ -104,9 +104,12 @@ func (r *ReadResponse) AppendHeaderOnly(msg []byte, dataLen int) []byte {
 	return msg
 }
 
+// Append writes the body and the data. Like Samba (and unlike the requests,
+// where servers insist on it) an empty response buffer is not padded to
+// StructureSize; clients only require the fixed part.
 func (r *ReadResponse) Append(msg []byte) []byte {
 	msg = r.AppendHeaderOnly(msg, len(r.Data))
-	return appendBuffer(msg, r.Data)
+	return append(msg, r.Data...)
 }
 
 func (r *ReadResponse) Decode(msg []byte) error {
@@ -187,7 +190,7 @@ type WriteResponse struct {
 
 func (r *WriteResponse) Append(msg []byte) []byte {
 	start := len(msg)
-	msg = grow(msg, 17) // 16-byte body and the one (unused) buffer byte
+	msg = grow(msg, 16) // no channel info: the buffer is empty (as Samba sends it)
 	b := msg[start:]
 	le.PutUint16(b, 17)
 	le.PutUint32(b[4:], r.Count)

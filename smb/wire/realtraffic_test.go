@@ -60,8 +60,9 @@ var messageDecoders = map[string]func() codec{
 // TestRealTrafficDecodes decodes every recorded client and server message
 // with the decoder for its command and checks that it re-encodes to bytes
 // that decode to the same value. Request encodings are also compared with
-// the recorded bytes over the fixed part of the body, which pins field
-// offsets against a real implementation.
+// the recorded bytes over the fixed part of the body, and response
+// encodings with Samba's whole response, which pins field offsets and
+// buffer placement against a real implementation.
 func TestRealTrafficDecodes(t *testing.T) {
 	total := 0
 	for name, mk := range messageDecoders {
@@ -82,6 +83,18 @@ func TestRealTrafficDecodes(t *testing.T) {
 			y := mk()
 			if err := y.Decode(enc); err != nil || !sameValue(x, y) {
 				t.Errorf("%s seed %d: re-encoding differs: %+v vs %+v (%v)", name, i, x, y, err)
+			}
+			if !strings.HasSuffix(name, "Request") {
+				// Our response encoding is Samba's byte for byte, up to the
+				// one pad byte of an empty odd-sized buffer (Samba fills it
+				// with junk) and the padding of a compound element.
+				trim := enc
+				if len(enc) == HeaderSize+int(le.Uint16(enc[HeaderSize:])&^1)+1 {
+					trim = enc[:len(enc)-1]
+				}
+				if len(msg) < len(trim) || !bytes.Equal(msg[:len(trim)], trim) || len(msg)-len(trim) >= 8 {
+					t.Errorf("%s seed %d: encoding differs from Samba's\n got % x\nwant % x", name, i, enc[HeaderSize:], msg[HeaderSize:])
+				}
 			}
 			if ss := int(le.Uint16(msg[HeaderSize:]) &^ 1); strings.HasSuffix(name, "Request") && len(enc) >= HeaderSize+ss &&
 				!bytes.Equal(enc[HeaderSize:HeaderSize+ss], msg[HeaderSize:HeaderSize+ss]) && !offsetsOnlyDiffer(name) {
