@@ -466,3 +466,87 @@ func AppendFileFullEaInformation(b []byte, eas []FullEA) []byte {
 	}
 	return b
 }
+
+// Decoders for query outputs (used by the raw test client and to check our
+// encoders against recorded Samba answers).
+
+// DecodeFileStandardInformation fills the FILE_STANDARD_INFORMATION fields of a.
+func DecodeFileStandardInformation(d []byte, a *FileAttrs) error {
+	if len(d) < 22 {
+		return malformed("file standard information: %d bytes", len(d))
+	}
+	a.AllocationSize = int64(le.Uint64(d))
+	a.EndOfFile = int64(le.Uint64(d[8:]))
+	a.NumberOfLinks = le.Uint32(d[16:])
+	a.DeletePending = d[20] != 0
+	a.Directory = d[21] != 0
+	return nil
+}
+
+// DecodeFileNetworkOpenInformation fills the FILE_NETWORK_OPEN_INFORMATION fields of a.
+func DecodeFileNetworkOpenInformation(d []byte, a *FileAttrs) error {
+	if len(d) < 52 {
+		return malformed("file network open information: %d bytes", len(d))
+	}
+	a.CreationTime = le.Uint64(d)
+	a.LastAccessTime = le.Uint64(d[8:])
+	a.LastWriteTime = le.Uint64(d[16:])
+	a.ChangeTime = le.Uint64(d[24:])
+	a.AllocationSize = int64(le.Uint64(d[32:]))
+	a.EndOfFile = int64(le.Uint64(d[40:]))
+	a.Attributes = le.Uint32(d[48:])
+	return nil
+}
+
+// DecodeFileAttributeTagInformation fills attributes and reparse tag.
+func DecodeFileAttributeTagInformation(d []byte, a *FileAttrs) error {
+	if len(d) < 8 {
+		return malformed("file attribute tag information: %d bytes", len(d))
+	}
+	a.Attributes = le.Uint32(d)
+	a.ReparseTag = le.Uint32(d[4:])
+	return nil
+}
+
+// DecodeFileNameInformation decodes FILE_NAME_INFORMATION.
+func DecodeFileNameInformation(d []byte) (string, error) {
+	if len(d) < 4 {
+		return "", malformed("file name information: %d bytes", len(d))
+	}
+	name, err := sub(d, 4, uint64(le.Uint32(d)), "file name information: name")
+	if err != nil {
+		return "", err
+	}
+	s, err := DecodeUTF16(name)
+	if err != nil {
+		return "", wrapf("file name information", err)
+	}
+	return s, nil
+}
+
+// DecodeFileAllInformation decodes FILE_ALL_INFORMATION.
+func DecodeFileAllInformation(d []byte) (FileAttrs, FileAllInfoExtra, error) {
+	var a FileAttrs
+	var x FileAllInfoExtra
+	if len(d) < 100 {
+		return a, x, malformed("file all information: %d bytes", len(d))
+	}
+	if err := DecodeFileBasicInformation(d, &a); err != nil {
+		return a, x, err
+	}
+	if err := DecodeFileStandardInformation(d[40:], &a); err != nil {
+		return a, x, err
+	}
+	a.FileID = le.Uint64(d[64:])
+	a.EaSize = le.Uint32(d[72:])
+	x.AccessFlags = le.Uint32(d[76:])
+	x.CurrentByteOffset = int64(le.Uint64(d[80:]))
+	x.Mode = le.Uint32(d[88:])
+	x.AlignmentRequirement = le.Uint32(d[92:])
+	name, err := DecodeFileNameInformation(d[96:])
+	if err != nil {
+		return a, x, wrapf("file all information", err)
+	}
+	a.Name = name
+	return a, x, nil
+}

@@ -171,3 +171,86 @@ func (c *FsControl) Decode(d []byte) error {
 	c.FileSystemControlFlags = le.Uint32(d[40:])
 	return nil
 }
+
+func (v *FsVolume) Decode(d []byte) error {
+	if len(d) < 18 {
+		return malformed("fs volume information: %d bytes", len(d))
+	}
+	v.CreationTime = le.Uint64(d)
+	v.SerialNumber = le.Uint32(d[8:])
+	v.SupportsObjects = d[16] != 0
+	label, err := sub(d, 18, uint64(le.Uint32(d[12:])), "fs volume information: label")
+	if err != nil {
+		return err
+	}
+	if v.Label, err = DecodeUTF16(label); err != nil {
+		return wrapf("fs volume information: label", err)
+	}
+	return nil
+}
+
+// DecodeSize reads FILE_FS_SIZE_INFORMATION (available units go to both
+// caller and actual).
+func (s *FsSize) DecodeSize(d []byte) error {
+	if len(d) < 24 {
+		return malformed("fs size information: %d bytes", len(d))
+	}
+	s.TotalAllocationUnits = le.Uint64(d)
+	s.CallerAvailableAllocationUnits = le.Uint64(d[8:])
+	s.ActualAvailableAllocationUnits = s.CallerAvailableAllocationUnits
+	s.SectorsPerAllocationUnit = le.Uint32(d[16:])
+	s.BytesPerSector = le.Uint32(d[20:])
+	return nil
+}
+
+// DecodeFullSize reads FILE_FS_FULL_SIZE_INFORMATION.
+func (s *FsSize) DecodeFullSize(d []byte) error {
+	if len(d) < 32 {
+		return malformed("fs full size information: %d bytes", len(d))
+	}
+	s.TotalAllocationUnits = le.Uint64(d)
+	s.CallerAvailableAllocationUnits = le.Uint64(d[8:])
+	s.ActualAvailableAllocationUnits = le.Uint64(d[16:])
+	s.SectorsPerAllocationUnit = le.Uint32(d[24:])
+	s.BytesPerSector = le.Uint32(d[28:])
+	return nil
+}
+
+// FsAttribute is FILE_FS_ATTRIBUTE_INFORMATION decoded.
+type FsAttribute struct {
+	Attributes             uint32
+	MaxComponentNameLength uint32
+	FileSystemName         string
+}
+
+func (f *FsAttribute) Append(b []byte) []byte {
+	return AppendFileFsAttributeInformation(b, f.Attributes, f.MaxComponentNameLength, f.FileSystemName)
+}
+
+func (f *FsAttribute) Decode(d []byte) error {
+	if len(d) < 12 {
+		return malformed("fs attribute information: %d bytes", len(d))
+	}
+	f.Attributes = le.Uint32(d)
+	f.MaxComponentNameLength = le.Uint32(d[4:])
+	name, err := sub(d, 12, uint64(le.Uint32(d[8:])), "fs attribute information: name")
+	if err != nil {
+		return err
+	}
+	if f.FileSystemName, err = DecodeUTF16(name); err != nil {
+		return wrapf("fs attribute information: name", err)
+	}
+	return nil
+}
+
+func (s *FsSectorSize) Decode(d []byte) error {
+	if len(d) < 28 {
+		return malformed("fs sector size information: %d bytes", len(d))
+	}
+	for i, p := range [...]*uint32{&s.LogicalBytesPerSector, &s.PhysicalBytesPerSectorForAtomicity,
+		&s.PhysicalBytesPerSectorForPerformance, &s.FileSystemEffectivePhysicalBytesPerSectorForAtomicity,
+		&s.Flags, &s.ByteOffsetForSectorAlignment, &s.ByteOffsetForPartitionAlignment} {
+		*p = le.Uint32(d[4*i:])
+	}
+	return nil
+}
