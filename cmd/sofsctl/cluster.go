@@ -267,6 +267,47 @@ func init() {
 	set.Flags().StringVar(&profile, "profile", "", "failure detection profile recorded for nodes (default, fast)")
 	set.Flags().StringVar(&witness, "witness", "", "witness node ID (a `sofsd witness` member), or - to clear")
 
-	root.AddCommand(create, token, status, gum, events, set)
+	var updCmd string
+	var maxFailed int
+	var rebootTimeout time.Duration
+	update := &cobra.Command{
+		Use:   "update",
+		Short: "updating run: drain each node in turn, run --command on it, wait for it, resume with failback",
+		RunE: func(*cobra.Command, []string) error {
+			id, err := cluster.LoadClientDir(clusterCreds)
+			if err != nil {
+				return err
+			}
+			rep, err := cluster.RunUpdate(longCtx(), id, []string{clusterNode}, cluster.UpdateOptions{
+				Command: updCmd, MaxFailedNodes: maxFailed, RebootTimeout: rebootTimeout,
+				Progress: func(p string) { fmt.Fprintln(os.Stderr, p) },
+			})
+			if err != nil {
+				return err
+			}
+			if err := output(rep, func(w *tabwriter.Writer) {
+				fmt.Fprintln(w, "NODE\tGROUPS\tRESTARTED\tDURATION\tRESULT")
+				for _, r := range rep.Nodes {
+					result := "ok"
+					if r.Err != "" {
+						result = r.Err
+					}
+					fmt.Fprintf(w, "%s\t%d\t%v\t%s\t%s\n", r.Node, r.Groups, r.Restart, r.Duration.Round(time.Millisecond), result)
+				}
+			}); err != nil {
+				return err
+			}
+			if rep.Stopped {
+				return fmt.Errorf("updating run stopped after %d failed nodes", rep.Failed)
+			}
+			return nil
+		},
+	}
+	update.Flags().StringVar(&updCmd, "command", "", "command to run on each node (sh -c)")
+	update.Flags().IntVar(&maxFailed, "max-failed-nodes", 0, "stop once more nodes than this have failed")
+	update.Flags().DurationVar(&rebootTimeout, "reboot-timeout", 15*time.Minute, "how long to wait for a node to come back")
+	update.MarkFlagRequired("command")
+
+	root.AddCommand(create, token, status, gum, events, set, update)
 	addCommand(root)
 }
