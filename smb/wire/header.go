@@ -201,3 +201,31 @@ func NextMessage(buf []byte) (msg, rest []byte, err error) {
 	}
 	return buf[:next:next], buf[next:], nil
 }
+
+// NotificationMessageID is the MessageID of server-initiated messages:
+// oplock and lease break notifications (MS-SMB2 3.3.4.6, 3.3.4.7).
+const NotificationMessageID = ^uint64(0)
+
+// InitAsyncResponse writes an async response header for req (MS-SMB2
+// 2.2.1.1): like InitResponse, but with FlagAsync and the AsyncID in place
+// of the reserved field and tree id. Used for the interim STATUS_PENDING
+// response and for the final response of an operation that went async.
+func (h Header) InitAsyncResponse(req Header, asyncID uint64) {
+	h.InitResponse(req)
+	h.SetFlags(FlagResponse | FlagAsync)
+	h.SetAsyncID(asyncID)
+}
+
+// CreditChargeFor is the CreditCharge a request moving payload bytes must
+// carry with the large MTU capability: one credit per 64 KiB or part of it,
+// at least one (MS-SMB2 3.1.5.2).
+func CreditChargeFor(payload uint32) uint16 {
+	if payload == 0 {
+		return 1
+	}
+	c := (uint64(payload)-1)/65536 + 1
+	if c > 0xFFFF {
+		return 0xFFFF
+	}
+	return uint16(c)
+}

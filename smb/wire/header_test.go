@@ -279,3 +279,20 @@ func FuzzDecodeUTF16(f *testing.F) {
 		}
 	})
 }
+
+func TestAsyncResponseAndCreditCharge(t *testing.T) {
+	req := make(Header, HeaderSize)
+	req.Init(CmdChangeNotify)
+	req.SetMessageID(9)
+	req.SetTreeID(3)
+	resp := make(Header, HeaderSize)
+	resp.InitAsyncResponse(req, 0xABCDEF)
+	if !resp.IsAsync() || !resp.IsResponse() || resp.AsyncID() != 0xABCDEF || resp.MessageID() != 9 || resp.Command() != CmdChangeNotify {
+		t.Fatalf("% x", []byte(resp))
+	}
+	for payload, want := range map[uint32]uint16{0: 1, 1: 1, 65536: 1, 65537: 2, 1 << 20: 16, 8 << 20: 128, 1<<32 - 1: 0xFFFF} {
+		if got := CreditChargeFor(payload); got != want {
+			t.Errorf("CreditChargeFor(%d) = %d, want %d", payload, got, want)
+		}
+	}
+}
