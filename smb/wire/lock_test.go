@@ -185,3 +185,26 @@ func FuzzDecodeTransformHeader(f *testing.F) {
 		_, _, _ = DecodeCompressionTransformHeader(data)
 	})
 }
+
+// TestRealTransformHeaders: frames of encrypted sessions (smbclient
+// --client-protection=encrypt against Samba, 3.0 AES-128-CCM and 3.1.1
+// AES-128-GCM) carry transform headers our view decodes: sizes match, the
+// flags field is 1, the session id is set.
+func TestRealTransformHeaders(t *testing.T) {
+	frames := readSeeds(t, "FuzzDecodeTransformHeader")
+	if len(frames) < 5 {
+		t.Fatalf("only %d recorded encrypted frames", len(frames))
+	}
+	for i, f := range frames {
+		th, body, err := DecodeTransformHeader(f)
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		if th.Flags() != TransformFlagEncrypted || th.SessionID() == 0 || len(body) != int(th.OriginalMessageSize()) {
+			t.Fatalf("frame %d: flags %d session %#x size %d/%d", i, th.Flags(), th.SessionID(), th.OriginalMessageSize(), len(body))
+		}
+		if &th.AAD()[0] != &f[20] || len(th.AAD()) != 32 {
+			t.Fatalf("frame %d: AAD is not bytes 20..51 of the frame", i)
+		}
+	}
+}
