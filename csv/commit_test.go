@@ -44,6 +44,7 @@ func TestGroupCommit(t *testing.T) {
 	defer v.Close()
 	dev.mu.Lock()
 	dev.hold = true
+	base := dev.flushes // format's flushes
 	dev.mu.Unlock()
 	const n = 8
 	var wg sync.WaitGroup
@@ -63,7 +64,7 @@ func TestGroupCommit(t *testing.T) {
 		dev.mu.Lock()
 		f := dev.flushes
 		dev.mu.Unlock()
-		if f > 0 {
+		if f > base {
 			break
 		}
 		runtime.Gosched()
@@ -93,4 +94,81 @@ func TestGroupCommit(t *testing.T) {
 	if st.Flushes != 2 || st.Records != n {
 		t.Fatalf("%d creates took %d journal flushes for %d records, want 2 flushes", n, st.Flushes, st.Records)
 	}
+}
+
+// TestCheckpointUnderLoad runs concurrent creators and writers on a small journal, so
+// checkpoints are taken while commits continue and the journal wraps many times; a crash-style
+// remount must then show exactly the tree the volume showed.
+func TestCheckpointUnderLoad(t *testing.T) {
+	dev := newMemDevice(32 << 20)
+	if err := Format(dev, FormatOptions{JournalBlocks: minJournalBlocks, CheckpointBlocks: 256}); err != nil {
+		t.Fatal(err)
+	}
+	v, err := Mount(dev, MountOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers, perWorker = 8, 150
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < perWorker; i++ {
+				f, _, err := v.Open(ctx, fmt.Sprintf("w%d-%d", w, i%40), vfs.OpenRequest{Disposition: vfs.OverwriteIf, Write: true})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if _, err := f.WriteAt(patterned(w*1000+i, 1+i*37%9000), int64(i%3)*BlockSize); err != nil {
+					errs <- err
+					return
+				}
+				if i%7 == 0 {
+					if err := f.Rename(fmt.Sprintf("w%d-r%d", w, i), true); err != nil {
+						errs <- err
+						return
+					}
+				}
+				f.Close()
+			}
+			errs <- nil
+		}(w)
+	}
+	wg.Wait()
+	for w := 0; w < workers; w++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	root, _, err := v.Open(ctx, "", vfs.OpenRequest{Disposition: vfs.OpenExisting})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := root.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	want, err := modelFromVolume(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := v.c.Stats()
+	if st.Checkpoints < 3 {
+		t.Fatalf("only %d checkpoints for %d records on a %d-block journal", st.Checkpoints, st.Records, minJournalBlocks)
+	}
+	v.c.fail(fmt.Errorf("simulated crash"))
+	<-v.c.done
+	if r := Check(dev); !r.OK() {
+		t.Fatalf("check: %q", r.Problems)
+	}
+	v2, err := Mount(dev, MountOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v2.Close()
+	if err := compareTree(v2, want); err != nil {
+		t.Fatalf("after remount: %v", err)
+	}
+	t.Logf("%d records in %d batches, %d checkpoints", st.Records, st.Batches, st.Checkpoints)
 }

@@ -548,6 +548,13 @@ func (f *file) ReadDir() ([]vfs.FileInfo, error) {
 // Rename implements vfs.File.
 func (f *file) Rename(newName string, replace bool) error {
 	c := f.v.c
+	var lockedTarget *inode
+	defer func() {
+		if lockedTarget != nil {
+			lockedTarget.dataMu.Unlock()
+		}
+	}()
+again:
 	c.mu.Lock()
 	if err := f.gone(); err != nil {
 		c.mu.Unlock()
@@ -581,6 +588,17 @@ func (f *file) Rename(newName string, replace bool) error {
 		if !replace || target.dir {
 			c.mu.Unlock()
 			return fmt.Errorf("rename to %q: %w", newName, vfs.ErrExists)
+		}
+		if lockedTarget != target {
+			// Replacing frees the target's blocks: take its data lock first (lock order: data
+			// lock, then state lock) so no reader of the target is mid-read, then start over.
+			c.mu.Unlock()
+			if lockedTarget != nil {
+				lockedTarget.dataMu.Unlock()
+			}
+			target.dataMu.Lock()
+			lockedTarget = target
+			goto again
 		}
 		recs = append(recs, record{kind: recRemove, id: target.id, now: now})
 	}
