@@ -24,6 +24,13 @@ func (l *diskDRL) bit(extent, region int64) int64 { return extent*l.regionsPerSl
 
 func (l *diskDRL) isSet(b int64) bool { return l.bits[b/8]&(1<<(b%8)) != 0 }
 
+// isSetLocked reports whether (extent, region) is durably dirty, taking the lock.
+func (l *diskDRL) isSetLocked(extent, region int64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.isSet(l.bit(extent, region))
+}
+
 // writeBlocks writes the log blocks holding the given bits (caller holds l.mu).
 func (d *poolDisk) writeDRLBlocks(bits []int64) error {
 	const perBlock = BlockSize - drlHeaderSize

@@ -202,7 +202,7 @@ func (p *Pool) RepairProgress() RepairProgress {
 
 // RepairOptions tunes Repair.
 type RepairOptions struct {
-	// Parallel is how many slabs are rebuilt at once; default the number of live disks.
+	// Parallel is how many slabs are rebuilt at once; default twice the number of live disks.
 	Parallel int
 	// RateLimit caps repair bandwidth in bytes per second so foreground I/O keeps the device;
 	// 0 means unlimited.
@@ -273,7 +273,8 @@ func (p *Pool) Repair(ctx context.Context, opts RepairOptions) error {
 				parallel++
 			}
 		}
-		parallel = max(parallel, 1)
+		// Two slabs per disk keep each disk busy while the other waits on its read or write.
+		parallel = max(2*parallel, 1)
 	}
 	p.mu.Unlock()
 

@@ -495,9 +495,21 @@ func (v *VirtualDisk) writeRegion(data []byte, off int64) error {
 
 	targets := s.writeTargets()
 	// The region must be durable-dirty on every copy before any copy changes.
+	// Marking costs a synced log write on each disk the first time a region is dirtied, so the
+	// disks are marked in parallel.
+	markErrs := make([]error, len(targets))
+	var mwg sync.WaitGroup
+	for i, c := range targets {
+		if c.disk.drl.isSetLocked(c.extent, regionInSlab) {
+			continue
+		}
+		mwg.Add(1)
+		go func() { defer mwg.Done(); markErrs[i] = c.disk.markDirty(c.extent, regionInSlab) }()
+	}
+	mwg.Wait()
 	live := targets[:0:0]
-	for _, c := range targets {
-		if err := c.disk.markDirty(c.extent, regionInSlab); err != nil {
+	for i, c := range targets {
+		if err := markErrs[i]; err != nil {
 			if ferr := p.failDisk(c.disk, err); ferr != nil {
 				return ferr
 			}

@@ -1,0 +1,276 @@
+package spaces
+
+import (
+	"context"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// Benchmarks compare a mirror virtual disk with the same I/O pattern straight to one raw file, on
+// file-backed disks in the same temp directory (same device), in the same run, and report the
+// ratios with b.ReportMetric. Run: go test -run '^$' -bench . ./spaces/
+
+const (
+	benchArea = 128 << 20
+	benchSlab = 16 << 20
+)
+
+type benchTarget interface {
+	ReadAt(p []byte, off int64) (int, error)
+	WriteAt(p []byte, off int64) (int, error)
+}
+
+func benchRaw(b *testing.B) *FileDevice { return benchRawIn(b, b.TempDir()) }
+
+func benchRawIn(b *testing.B, dir string) *FileDevice {
+	path, err := os.CreateTemp(dir, "raw")
+	if err != nil {
+		b.Fatal(err)
+	}
+	path.Close()
+	return benchRawPath(b, path.Name())
+}
+
+func benchRawPath(b *testing.B, path string) *FileDevice {
+	if err := CreateFileDisk(path, benchArea); err != nil {
+		b.Fatal(err)
+	}
+	d, err := OpenFileDevice(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { d.Close() })
+	return d
+}
+
+
+func benchMirror(b *testing.B, disks int, size int64) (*Pool, *VirtualDisk, []*FaultyDevice) {
+	_, devs := fileDisks(b, disks, size*2/int64(disks)+size/2+(8<<20))
+	opts := testCreateOpts(1)
+	opts.SlabSize, opts.RegionSize = benchSlab, 1<<20
+	p, err := CreatePool(asDevices(devs), opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	v, err := p.CreateVirtualDisk("bench", size, Mirror)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p, v, devs
+}
+
+// runPattern does n ops of size bs (sequential or random) and returns bytes per second, including
+// a final flush so writes are durable in both cases.
+func runPattern(b *testing.B, t benchTarget, flush func() error, write, random bool, bs int, n int) float64 {
+	buf := alignedBuffer(bs)
+	copy(buf, pattern(1, 0, bs))
+	rng := rand.New(rand.NewPCG(1, 2))
+	blocks := int64(benchArea / bs)
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		off := int64(i) % blocks * int64(bs)
+		if random {
+			off = rng.Int64N(blocks) * int64(bs)
+		}
+		var err error
+		if write {
+			_, err = t.WriteAt(buf, off)
+		} else {
+			_, err = t.ReadAt(buf, off)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	if write {
+		if err := flush(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return float64(n*bs) / time.Since(start).Seconds()
+}
+
+func fill(b *testing.B, t benchTarget, flush func() error) {
+	runPattern(b, t, flush, true, false, 1<<20, benchArea>>20)
+}
+
+func benchCompare(b *testing.B, write, random bool, bs int) {
+	raw := benchRaw(b)
+	p, v, _ := benchMirror(b, 2, benchArea)
+	// Both targets are filled first: the raw file's blocks are then allocated (no file-system
+	// allocation in the timed writes) and the mirror's regions are already dirty (the one synced
+	// log write per newly dirtied region is measured by BenchmarkFirstWriteToRegion).
+	fill(b, raw, raw.Sync)
+	fill(b, v, v.Flush)
+	b.ResetTimer()
+	n := b.N
+	rawRate := runPattern(b, raw, raw.Sync, write, random, bs, n)
+	mirRate := runPattern(b, v, v.Flush, write, random, bs, n)
+	b.StopTimer()
+	b.ReportMetric(rawRate/1e6, "raw_MB/s")
+	b.ReportMetric(mirRate/1e6, "mirror_MB/s")
+	b.ReportMetric(mirRate/rawRate, "mirror/raw")
+	if write {
+		b.ReportMetric(mirRate/(rawRate/2), "mirror/(raw/copies)")
+	}
+	_ = p
+}
+
+func BenchmarkSeqWrite1M(b *testing.B)  { benchCompare(b, true, false, 1<<20) }
+func BenchmarkSeqRead1M(b *testing.B)   { benchCompare(b, false, false, 1<<20) }
+func BenchmarkRandWrite4K(b *testing.B) { benchCompare(b, true, true, BlockSize) }
+func BenchmarkRandRead4K(b *testing.B)  { benchCompare(b, false, true, BlockSize) }
+
+// BenchmarkFirstWriteToRegion measures a 4 KiB write into a clean region (dirty-region log write
+// and sync on both copies first) against one into an already dirty region.
+func BenchmarkFirstWriteToRegion(b *testing.B) {
+	p, v, _ := benchMirror(b, 2, benchArea)
+	buf := alignedBuffer(BlockSize)
+	regions := int64(benchArea >> 20)
+	var first, again time.Duration
+	for i := 0; i < b.N; i++ {
+		off := int64(i) % regions << 20
+		if int64(i)%regions == 0 && i > 0 {
+			b.StopTimer()
+			// Two flushes clear every quiet region's bit, so the next pass dirties them anew.
+			if err := p.Flush(); err != nil {
+				b.Fatal(err)
+			}
+			if err := p.Flush(); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
+		t0 := time.Now()
+		if _, err := v.WriteAt(buf, off); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if _, err := v.WriteAt(buf, off+BlockSize); err != nil {
+			b.Fatal(err)
+		}
+		first += t1.Sub(t0)
+		again += time.Since(t1)
+	}
+	b.ReportMetric(float64(first.Microseconds())/float64(b.N), "first_us")
+	b.ReportMetric(float64(again.Microseconds())/float64(b.N), "dirty_us")
+}
+
+// BenchmarkChecksumCost measures CRC32C over 1 MiB against reading 1 MiB from the raw file: the
+// fraction is what verification adds to a read (and computing sums to a write).
+func BenchmarkChecksumCost(b *testing.B) {
+	raw := benchRaw(b)
+	fill(b, raw, raw.Sync)
+	buf := alignedBuffer(1 << 20)
+	copy(buf, pattern(3, 0, len(buf)))
+	b.ResetTimer()
+	start := time.Now()
+	var sink uint32
+	for i := 0; i < b.N; i++ {
+		for j := 0; j < len(buf); j += BlockSize {
+			sink ^= crc32c(buf[j : j+BlockSize])
+		}
+	}
+	crcPerMiB := time.Since(start).Seconds() / float64(b.N)
+	readRate := runPattern(b, raw, raw.Sync, false, false, 1<<20, max(b.N, 64))
+	b.StopTimer()
+	_ = sink
+	b.ReportMetric(1/crcPerMiB*(1<<20)/1e9, "crc_GB/s")
+	b.ReportMetric(crcPerMiB/((1<<20)/readRate), "crc/read_time")
+}
+
+// BenchmarkRepairRate rebuilds the copies of a pulled disk of a 3-disk mirror pool and compares the
+// rate with a plain O_DIRECT copy of the same number of bytes between two files on the device.
+func BenchmarkRepairRate(b *testing.B) {
+	const size = 96 << 20
+	var repairBytes, repairSecs, rawSecs float64
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		// Each iteration's files are removed at its end: b.N iterations must not fill the disk.
+		dir, err := os.MkdirTemp(b.TempDir(), "iter")
+		if err != nil {
+			b.Fatal(err)
+		}
+		var devs []*FaultyDevice
+		for d := 0; d < 3; d++ {
+			path := filepath.Join(dir, "disk"+string(rune('0'+d)))
+			if err := CreateFileDisk(path, size*2/3+size/2+(8<<20)); err != nil {
+				b.Fatal(err)
+			}
+			devs = append(devs, NewFaultyDevice(benchRawPath(b, path)))
+		}
+		opts := testCreateOpts(1)
+		opts.SlabSize, opts.RegionSize = benchSlab, 1<<20
+		p, err := CreatePool(asDevices(devs), opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		v, err := p.CreateVirtualDisk("bench", size, Mirror)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fill2 := alignedBuffer(1 << 20)
+		for off := int64(0); off < size; off += 1 << 20 {
+			copy(fill2, pattern(uint64(off), off, 1<<20))
+			if _, err := v.WriteAt(fill2, off); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := p.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		devs[0].Pull()
+		if err := p.failDisk(p.disks[0], ErrPulled); err != nil {
+			b.Fatal(err)
+		}
+		// The raw baseline copies what repair must copy: the pulled disk's share of the copies.
+		share := int64(0)
+		for _, pl := range v.Placement() {
+			for _, c := range pl {
+				if c.DiskIndex == 0 {
+					share += benchSlab
+				}
+			}
+		}
+		src, dst := benchRawIn(b, dir), benchRawIn(b, dir)
+		fill(b, src, src.Sync)
+		b.StartTimer()
+		t0 := time.Now()
+		for off := int64(0); off < share; off += 1 << 20 {
+			o := off % benchArea
+			if _, err := src.ReadAt(fill2, o); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := dst.WriteAt(fill2, o); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := dst.Sync(); err != nil {
+			b.Fatal(err)
+		}
+		rawSecs += time.Since(t0).Seconds()
+		t1 := time.Now()
+		if err := p.Repair(context.Background(), RepairOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		repairSecs += time.Since(t1).Seconds()
+		repairBytes += float64(p.RepairProgress().BytesDone)
+		if int64(p.RepairProgress().BytesDone) != share {
+			b.Fatalf("repair copied %d bytes, expected %d", p.RepairProgress().BytesDone, share)
+		}
+		b.StopTimer()
+		p.Close()
+		src.Close()
+		dst.Close()
+		os.RemoveAll(dir)
+		b.StartTimer()
+	}
+	b.ReportMetric(repairBytes/repairSecs/1e6, "repair_MB/s")
+	b.ReportMetric(repairBytes/rawSecs/1e6, "rawcopy_MB/s")
+	b.ReportMetric(rawSecs/repairSecs, "repair/rawcopy")
+}
+
+var _ = os.Getenv
