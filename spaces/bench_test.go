@@ -46,7 +46,6 @@ func benchRawPath(b *testing.B, path string) *FileDevice {
 	return d
 }
 
-
 func benchMirror(b *testing.B, disks int, size int64) (*Pool, *VirtualDisk, []*FaultyDevice) {
 	_, devs := fileDisks(b, disks, size*2/int64(disks)+size/2+(8<<20))
 	opts := testCreateOpts(1)
