@@ -335,7 +335,7 @@ func (m *spacesMachine) check(t *rapid.T) {
 }
 
 func TestPropertyAcknowledgedWritesSurvive(t *testing.T) {
-	setRapidDefaults(150, 3000)
+	setRapidDefaults(300, 3000)
 	rapid.Check(t, func(t *rapid.T) {
 		m := newSpacesMachine(t)
 		t.Repeat(map[string]func(*rapid.T){
