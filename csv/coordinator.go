@@ -195,6 +195,9 @@ type Coordinator struct {
 // CoordinatorStats counts commit work, for tests and `sofsctl csv show`.
 type CoordinatorStats struct {
 	Batches, Records, Checkpoints, Flushes uint64
+	// MaxCheckpointPause is the longest time operations were held while the state was
+	// snapshotted for a checkpoint (the checkpoint is written without holding them).
+	MaxCheckpointPause time.Duration
 }
 
 func newCoordinator(dev BlockDevice, l *loaded, epoch uint64) *Coordinator {
@@ -353,7 +356,12 @@ func (c *Coordinator) commitOnce(forceCheckpoint bool) error {
 		c.cpRunning = true
 		cpHeader = &checkpointHeader{generation: c.cpGen, tag: c.tag, journalPos: head, nextSeq: seq, epoch: c.epoch, createdUnix: time.Now().UnixNano()}
 		c.cmu.Unlock()
+		began := time.Now()
 		cpPayload = encodeState(c.st)
+		pause := time.Since(began)
+		c.cmu.Lock()
+		c.stats.MaxCheckpointPause = max(c.stats.MaxCheckpointPause, pause)
+		c.cmu.Unlock()
 	} else {
 		c.cmu.Unlock()
 	}
@@ -460,6 +468,7 @@ func (c *Coordinator) close() error {
 	}
 	c.cmu.Lock()
 	c.failed = errClosed
+	c.cond.Broadcast() // operations that raced with Close get errClosed
 	c.cmu.Unlock()
 	return nil
 }

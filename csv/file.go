@@ -501,9 +501,19 @@ func (f *file) Allocate(size int64) error {
 		return nil
 	}
 	c.dataDirty.Store(true)
-	if err := f.commitAndWait("allocate", recs...); err != nil {
-		c.alloc.unreserve(c.st, all)
-		return err
+	// Commit in bounded chunks so even a badly fragmented allocation fits the journal; each
+	// chunk is a valid state on its own (more of the file allocated, all of it zeroed).
+	const chunk = 1024
+	for i := 0; i < len(recs); i += chunk {
+		part := recs[i:min(i+chunk, len(recs))]
+		if err := f.commitAndWait("allocate", part...); err != nil {
+			var rest []extent
+			for _, r := range recs[i:] {
+				rest = append(rest, extent{phys: r.phys, count: r.count})
+			}
+			c.alloc.unreserve(c.st, rest)
+			return err
+		}
 	}
 	return nil
 }

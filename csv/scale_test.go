@@ -116,9 +116,9 @@ func TestScale(t *testing.T) {
 	v.Close()
 	checkPath(t, path)
 	heap := int64(after.HeapAlloc) - int64(before.HeapAlloc)
-	t.Logf("%d files (%d in one directory): create %.0f/s (%d journal flushes, %d checkpoints), lookup+stat %.0f/s, "+
+	t.Logf("%d files (%d in one directory): create %.0f/s (%d journal flushes, %d checkpoints, longest snapshot pause %v), lookup+stat %.0f/s, "+
 		"mount with journal replay %v, mount from checkpoint %v, metadata heap %.1f MiB (%.0f B/file), readdir of %d in %v",
-		total, bigDir, float64(total)/created.Seconds(), stats.Flushes, stats.Checkpoints, float64(total)/looked.Seconds(),
+		total, bigDir, float64(total)/created.Seconds(), stats.Flushes, stats.Checkpoints, stats.MaxCheckpointPause, float64(total)/looked.Seconds(),
 		replayMount.Round(time.Millisecond), cleanMount.Round(time.Millisecond), float64(heap)/(1<<20), float64(heap)/float64(total),
 		bigDir, listed.Round(time.Millisecond))
 }
