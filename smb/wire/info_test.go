@@ -87,12 +87,51 @@ func TestFSCTLPayloadsRoundTrip(t *testing.T) {
 			{&CopyChunkResponse{rapid.Uint32().Draw(t, "a"), rapid.Uint32().Draw(t, "b"), rapid.Uint32().Draw(t, "c3")}, &CopyChunkResponse{}},
 			{&ZeroDataInformation{rapid.Int64().Draw(t, "zo"), rapid.Int64().Draw(t, "zb")}, &ZeroDataInformation{}},
 			{&AllocatedRange{rapid.Int64().Draw(t, "ro"), rapid.Int64().Draw(t, "rl")}, &AllocatedRange{}},
+			{&SnapshotArray{NumberOfSnapShots: rapid.Uint32().Draw(t, "ns"), SnapShots: snapshotNames(t)}, &SnapshotArray{}},
+			{&PipeWaitRequest{Timeout: rapid.Int64().Draw(t, "pt"), TimeoutSpecified: rapid.Bool().Draw(t, "ps"), Name: genName().Draw(t, "pn")}, &PipeWaitRequest{}},
+			{&ObjectIDBuffer{genGUID().Draw(t, "o1"), genGUID().Draw(t, "o2"), genGUID().Draw(t, "o3"), genGUID().Draw(t, "o4")}, &ObjectIDBuffer{}},
+			{&IntegrityInformation{rapid.Uint16().Draw(t, "ia"), rapid.Uint32().Draw(t, "if"), rapid.Uint32().Draw(t, "ic"), rapid.Uint32().Draw(t, "is")}, &IntegrityInformation{}},
+			{&DuplicateExtents{genFileID().Draw(t, "df"), rapid.Int64().Draw(t, "ds"), rapid.Int64().Draw(t, "dt"), rapid.Int64().Draw(t, "dc")}, &DuplicateExtents{}},
+			{&FileLevelTrim{Key: rapid.Uint32().Draw(t, "tk"), Ranges: trimRanges(t)}, &FileLevelTrim{}},
+			{&DFSReferralRequest{MaxReferralLevel: rapid.Uint16().Draw(t, "ml"), RequestFileName: nonNULName(t)}, &DFSReferralRequest{}},
 		} {
 			if err := c.out.Decode(c.in.Append(nil)); err != nil || !sameValue(c.in, c.out) {
 				t.Fatalf("%T: %+v -> %+v (%v)", c.in, c.in, c.out, err)
 			}
 		}
 	})
+}
+
+func snapshotNames(t *rapid.T) []string {
+	var out []string
+	for i := rapid.IntRange(0, 3).Draw(t, "nsn"); i > 0; i-- {
+		out = append(out, nonNULName(t))
+	}
+	return out
+}
+
+func nonNULName(t *rapid.T) string {
+	return rapid.StringMatching(`@GMT-[0-9.\-]{0,19}`).Draw(t, "name")
+}
+
+func trimRanges(t *rapid.T) []AllocatedRange {
+	var out []AllocatedRange
+	for i := rapid.IntRange(0, 3).Draw(t, "ntr"); i > 0; i-- {
+		out = append(out, AllocatedRange{rapid.Int64().Draw(t, "o"), rapid.Int64().Draw(t, "l")})
+	}
+	return out
+}
+
+// TestSnapshotArrayLayout: counts, array size including the terminating
+// NULs (MS-SMB2 2.2.32.2).
+func TestSnapshotArrayLayout(t *testing.T) {
+	b := (&SnapshotArray{NumberOfSnapShots: 1, SnapShots: []string{"@GMT-2026.11.22-04.00.00"}}).Append(nil)
+	if le.Uint32(b) != 1 || le.Uint32(b[4:]) != 1 || le.Uint32(b[8:]) != 24*2+2+2 || len(b) != 12+52 {
+		t.Fatalf("% x", b)
+	}
+	if e := (&SnapshotArray{}).Append(nil); len(e) != 12 {
+		t.Fatalf("empty array % x", e)
+	}
 }
 
 func TestNetworkInterfaceInfo(t *testing.T) {
@@ -162,9 +201,14 @@ func FuzzDecodeFSCTLPayloads(f *testing.F) {
 			_ = (&CopyChunkRequest{}).Decode(data)
 			_, _ = DecodeNetworkInterfaceInfo(data)
 			_, _ = DecodeAllocatedRanges(data)
+			_ = (&SnapshotArray{}).Decode(data)
+			_ = (&FileLevelTrim{}).Decode(data)
+			_ = (&DFSReferralRequest{}).Decode(data)
 		})
 		for _, d := range []interface{ Decode([]byte) error }{&ValidateNegotiateInfoRequest{}, &ValidateNegotiateInfoResponse{},
-			&ResumeKeyResponse{}, &CopyChunkRequest{}, &CopyChunkResponse{}, &ZeroDataInformation{}, &AllocatedRange{}} {
+			&ResumeKeyResponse{}, &CopyChunkRequest{}, &CopyChunkResponse{}, &ZeroDataInformation{}, &AllocatedRange{},
+			&SnapshotArray{}, &PipeWaitRequest{}, &ObjectIDBuffer{}, &IntegrityInformation{}, &DuplicateExtents{},
+			&FileLevelTrim{}, &DFSReferralRequest{}} {
 			if err := d.Decode(data); err != nil && !errors.Is(err, ErrMalformed) {
 				t.Fatal(err)
 			}

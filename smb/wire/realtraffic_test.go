@@ -293,3 +293,83 @@ func TestMutatedRealTrafficBoundedAllocation(t *testing.T) {
 		t.Fatalf("only %d mutations", mutations)
 	}
 }
+
+// TestRealTrafficFSCTLs decodes the FSCTL payloads of the recorded IOCTLs
+// (smbclient and smbtorture: DFS referrals, pipe transceive, validate
+// negotiate, resume key, copychunk, allocated ranges, sparse) with the
+// typed decoders, and checks every control code seen has a name here.
+func TestRealTrafficFSCTLs(t *testing.T) {
+	named := map[uint32]bool{FSCTL_DFS_GET_REFERRALS: true, FSCTL_DFS_GET_REFERRALS_EX: true, FSCTL_PIPE_PEEK: true,
+		FSCTL_PIPE_WAIT: true, FSCTL_PIPE_TRANSCEIVE: true, FSCTL_SRV_COPYCHUNK: true, FSCTL_SRV_COPYCHUNK_WRITE: true,
+		FSCTL_SRV_ENUMERATE_SNAPSHOTS: true, FSCTL_SRV_REQUEST_RESUME_KEY: true, FSCTL_SRV_READ_HASH: true,
+		FSCTL_LMR_REQUEST_RESILIENCY: true, FSCTL_QUERY_NETWORK_INTERFACE_INFO: true, FSCTL_VALIDATE_NEGOTIATE_INFO: true,
+		FSCTL_GET_REPARSE_POINT: true, FSCTL_SET_REPARSE_POINT: true, FSCTL_DELETE_REPARSE_POINT: true,
+		FSCTL_FILE_LEVEL_TRIM: true, FSCTL_SET_SPARSE: true, FSCTL_SET_ZERO_DATA: true, FSCTL_QUERY_ALLOCATED_RANGES: true,
+		FSCTL_DUPLICATE_EXTENTS_TO_FILE: true, FSCTL_GET_INTEGRITY_INFORMATION: true, FSCTL_SET_INTEGRITY_INFORMATION: true,
+		FSCTL_GET_COMPRESSION: true, FSCTL_SET_COMPRESSION: true, FSCTL_CREATE_OR_GET_OBJECT_ID: true,
+		FSCTL_GET_OBJECT_ID: true, FSCTL_OFFLOAD_READ: true, FSCTL_OFFLOAD_WRITE: true, FSCTL_QUERY_FILE_REGIONS: true,
+		FSCTL_GET_NTFS_VOLUME_DATA: true}
+	typed := 0
+	for _, msg := range readSeeds(t, "FuzzDecodeIoctlRequest") {
+		var r IoctlRequest
+		if err := r.Decode(msg); err != nil {
+			t.Fatal(err)
+		}
+		if !named[r.CtlCode] {
+			t.Errorf("unnamed control code %#08x", r.CtlCode)
+		}
+		var err error
+		switch r.CtlCode {
+		case FSCTL_DFS_GET_REFERRALS:
+			var d DFSReferralRequest
+			if err = d.Decode(r.Input); err == nil && d.RequestFileName == "" {
+				t.Error("dfs referral request without a file name")
+			}
+		case FSCTL_VALIDATE_NEGOTIATE_INFO:
+			var v ValidateNegotiateInfoRequest
+			if err = v.Decode(r.Input); err == nil && len(v.Dialects) == 0 {
+				t.Error("validate negotiate info without dialects")
+			}
+		case FSCTL_SRV_COPYCHUNK, FSCTL_SRV_COPYCHUNK_WRITE:
+			err = (&CopyChunkRequest{}).Decode(r.Input)
+		case FSCTL_QUERY_ALLOCATED_RANGES:
+			err = (&AllocatedRange{}).Decode(r.Input)
+		case FSCTL_SET_ZERO_DATA:
+			err = (&ZeroDataInformation{}).Decode(r.Input)
+		default:
+			continue
+		}
+		if err != nil {
+			t.Errorf("ioctl %#08x input: %v", r.CtlCode, err)
+		}
+		typed++
+	}
+	for _, msg := range readSeeds(t, "FuzzDecodeIoctlResponse") {
+		var r IoctlResponse
+		if err := r.Decode(msg); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		switch r.CtlCode {
+		case FSCTL_VALIDATE_NEGOTIATE_INFO:
+			err = (&ValidateNegotiateInfoResponse{}).Decode(r.Output)
+		case FSCTL_SRV_REQUEST_RESUME_KEY:
+			err = (&ResumeKeyResponse{}).Decode(r.Output)
+		case FSCTL_SRV_COPYCHUNK, FSCTL_SRV_COPYCHUNK_WRITE:
+			err = (&CopyChunkResponse{}).Decode(r.Output)
+		case FSCTL_QUERY_ALLOCATED_RANGES:
+			_, err = DecodeAllocatedRanges(r.Output)
+		case FSCTL_SRV_ENUMERATE_SNAPSHOTS:
+			err = (&SnapshotArray{}).Decode(r.Output)
+		default:
+			continue
+		}
+		if err != nil {
+			t.Errorf("ioctl %#08x output: %v", r.CtlCode, err)
+		}
+		typed++
+	}
+	if typed < 5 {
+		t.Fatalf("only %d typed FSCTL payloads checked", typed)
+	}
+}
