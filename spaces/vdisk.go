@@ -394,11 +394,13 @@ func (s *slab) readVerified(buf []byte, inSlab int64, hint int64) error {
 	if len(bad) == 0 {
 		return nil
 	}
-	// Recover each bad block from another copy.
+	// Recover each bad block from another copy, and as a last resort by re-reading the primary
+	// (its error or corruption may have been transient, in the path rather than on the medium).
 	blk := alignedBuffer(BlockSize)
+	sources := append(append([]slabCopy(nil), copies[1:]...), primary)
 	for _, i := range bad {
 		ok := false
-		for _, c := range copies[1:] {
+		for _, c := range sources {
 			if _, err := c.disk.dev.ReadAt(blk, c.dataOff(inSlab+i*BlockSize)); err != nil {
 				p.stats.readErrors.Add(1)
 				continue
