@@ -58,6 +58,9 @@ type conn struct {
 	maxWrite       uint32
 	maxTransact    uint32
 	sessions       map[uint64]*session
+	pendingMsg     map[uint64]*request // cancellable requests by MessageId
+	pendingAsync   map[uint64]*request // async requests by AsyncId
+	nextAsync      uint64
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -66,14 +69,16 @@ func newConn(s *Server, nc net.Conn) *conn {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &conn{
-		srv:      s,
-		nc:       nc,
-		ctx:      ctx,
-		stop:     cancel,
-		log:      s.log.With("client", nc.RemoteAddr().String()),
-		credits:  newCreditWindow(s.cfg.MaxCredits),
-		slots:    make(chan struct{}, s.cfg.MaxOutstanding),
-		sessions: make(map[uint64]*session),
+		srv:          s,
+		nc:           nc,
+		ctx:          ctx,
+		stop:         cancel,
+		log:          s.log.With("client", nc.RemoteAddr().String()),
+		credits:      newCreditWindow(s.cfg.MaxCredits),
+		slots:        make(chan struct{}, s.cfg.MaxOutstanding),
+		sessions:     make(map[uint64]*session),
+		pendingMsg:   make(map[uint64]*request),
+		pendingAsync: make(map[uint64]*request),
 	}
 }
 
@@ -232,29 +237,43 @@ type request struct {
 	signSess *session
 	// after runs once the response bytes are final (signed), before encryption: preauth hashing.
 	after func(resp []byte)
+
+	chain   *chain // the chain this request arrived in
+	last    bool   // last request of its chain (only the last may go async)
+	asyncID uint64 // non-zero once an interim response went out
+	reqCtx  context.Context
+	cancel  context.CancelFunc
+}
+
+// chain holds the responses of one received chain that are not sent yet.
+type chain struct {
+	reqs    []*request
+	encSess *session
 }
 
 // handleChain processes a chain of compounded messages and sends their responses as one frame.
 // encSess is the session whose key decrypted the frame, or nil.
 func (c *conn) handleChain(buf []byte, encSess *session) error {
-	var reqs []*request
+	ch := &chain{encSess: encSess}
 	var prev *request
 	for rest := buf; len(rest) > 0; {
 		msg, next, err := wire.NextMessage(rest)
 		if err != nil {
 			return errDropConnection
 		}
-		r := &request{c: c, msg: msg, hdr: wire.Header(msg), encrypted: encSess != nil}
-		if err := c.process(r, prev); err != nil {
+		r := &request{c: c, msg: msg, hdr: wire.Header(msg), encrypted: encSess != nil, chain: ch, last: len(next) == 0}
+		err = c.process(r, prev)
+		c.forgetPending(r)
+		if err != nil {
 			return err
 		}
 		if !r.noResponse {
-			reqs = append(reqs, r)
+			ch.reqs = append(ch.reqs, r)
 		}
 		prev = r
 		rest = next
 	}
-	return c.send(reqs, encSess)
+	return c.send(ch.reqs, encSess)
 }
 
 // process runs the pipeline for one message; it returns an error only to drop the connection.
@@ -434,6 +453,14 @@ func (c *conn) finish(r *request, st wire.Status, err error) error {
 		r.resp = (&wire.ErrorResponse{}).Append(r.resp)
 		h = wire.Header(r.resp)
 	}
+	if r.asyncID != 0 {
+		// The final response of an async operation carries its AsyncId; its credits were
+		// granted in the interim response (MS-SMB2 3.3.4.2).
+		h.SetFlags(h.Flags() | wire.FlagAsync)
+		h.SetAsyncID(r.asyncID)
+		h.SetCredits(0)
+		return nil
+	}
 	h.SetCredits(c.credits.grant(r.hdr.Credits()))
 	return nil
 }
@@ -514,7 +541,77 @@ func (c *conn) sign(r *request, encrypted bool) {
 	signer.Sign(r.resp)
 }
 
-// cancel handles SMB2 CANCEL: nothing is pending long in this server yet (no async operations
-// before leases/notify/locks), so a cancel finds nothing to stop and, as the spec requires, gets
-// no response.
-func (c *conn) cancel(r *request) {}
+// cancel handles SMB2 CANCEL (MS-SMB2 3.3.5.16): it finds the pending request by AsyncId (or by
+// MessageId for one not yet async) and cancels its wait; the request then completes with
+// STATUS_CANCELLED. CANCEL itself gets no response and consumes no credit.
+func (c *conn) cancel(r *request) {
+	c.mu.Lock()
+	var target *request
+	if r.hdr.IsAsync() {
+		target = c.pendingAsync[r.hdr.AsyncID()]
+	} else {
+		target = c.pendingMsg[r.hdr.MessageID()]
+	}
+	c.mu.Unlock()
+	if target != nil && target.cancel != nil {
+		target.cancel()
+	}
+}
+
+// cancellable gives the request its own context that CANCEL can end, and registers it.
+func (r *request) cancellable() context.Context {
+	if r.reqCtx == nil {
+		r.reqCtx, r.cancel = context.WithCancel(r.c.ctx)
+		r.c.mu.Lock()
+		r.c.pendingMsg[r.hdr.MessageID()] = r
+		r.c.mu.Unlock()
+	}
+	return r.reqCtx
+}
+
+// goAsync answers a request that is about to block with an interim STATUS_PENDING response
+// (MS-SMB2 3.3.4.2), sending first whatever responses of its chain precede it. Only the last
+// request of a chain can go async; others keep blocking synchronously. It reports whether the
+// request went async.
+func (r *request) goAsync() bool {
+	c := r.c
+	if !r.last || r.asyncID != 0 {
+		return false
+	}
+	r.cancellable()
+	c.mu.Lock()
+	c.nextAsync++
+	r.asyncID = c.nextAsync
+	c.pendingAsync[r.asyncID] = r
+	c.mu.Unlock()
+	interim := &request{c: c, hdr: r.hdr, sess: r.sess, status: wire.StatusPending}
+	interim.resp = make([]byte, wire.HeaderSize, wire.HeaderSize+16)
+	copy(interim.resp, r.resp[:wire.HeaderSize])
+	h := wire.Header(interim.resp)
+	h.SetFlags(h.Flags() | wire.FlagAsync)
+	h.SetAsyncID(r.asyncID)
+	h.SetStatus(wire.StatusPending)
+	h.SetCredits(c.credits.grant(r.hdr.Credits()))
+	interim.resp = (&wire.ErrorResponse{}).Append(interim.resp)
+	ch := r.chain
+	out := append(ch.reqs, interim)
+	ch.reqs = nil
+	if err := c.send(out, ch.encSess); err != nil {
+		c.close()
+	}
+	return true
+}
+
+// forgetPending drops a finished request from the cancel tables.
+func (c *conn) forgetPending(r *request) {
+	if r.reqCtx == nil {
+		return
+	}
+	c.mu.Lock()
+	delete(c.pendingMsg, r.hdr.MessageID())
+	if r.asyncID != 0 {
+		delete(c.pendingAsync, r.asyncID)
+	}
+	c.mu.Unlock()
+	r.cancel()
+}

@@ -152,10 +152,11 @@ func handleCreate(r *request) error {
 	if fi.IsDir() || req.RequestedOplockLevel == wire.OplockLevelLease {
 		want = vfs.OplockNone // no directory oplocks; leases arrive with issue 3
 	}
-	entry, granted, err := sh.opens.OpenOplock(r.c.ctx, fi.ID, vfs.Access(access), vfs.ShareMode(req.ShareAccess&7), vfs.OplockRequest{
+	entry, granted, err := sh.opens.OpenOplock(r.cancellable(), fi.ID, vfs.Access(access), vfs.ShareMode(req.ShareAccess&7), vfs.OplockRequest{
 		Want:        want,
 		BreakToNone: vfs.Disposition(req.CreateDisposition) == vfs.Overwrite || vfs.Disposition(req.CreateDisposition) == vfs.OverwriteIf || vfs.Disposition(req.CreateDisposition) == vfs.Supersede,
 		OnBreak:     r.c.oplockBreaker(r.sess, o.id),
+		OnWait:      func() { r.goAsync() },
 	})
 	if err != nil {
 		o.file.Close()

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"io"
 
@@ -57,4 +58,5 @@ var statusMap = []struct {
 	{rpc.ErrProtocol, wire.StatusInvalidParameter},
 	{rpc.ErrPipeFull, wire.StatusInsufficientResources},
 	{io.EOF, wire.StatusEndOfFile},
+	{context.Canceled, wire.StatusCancelled},
 }

@@ -39,6 +39,9 @@ type OplockRequest struct {
 	BreakToNone bool
 	// OnBreak is called when this open's oplock later breaks.
 	OnBreak BreakFunc
+	// OnWait, if set, is called (without the table's lock) just before this open starts waiting
+	// for another holder's break, so the server can answer the client with an interim response.
+	OnWait func()
 }
 
 // OpenOplock registers an open like Open, first breaking any exclusive or batch oplock another
@@ -59,7 +62,17 @@ func (t *OpenTable) OpenOplock(ctx context.Context, id uint64, access Access, sh
 				}
 			}
 		}
-		if holder == nil {
+		// Attribute-only opens that do not overwrite never break oplocks (MS-FSA 2.1.5.1.2.1: they do not conflict
+		// with cached data). An exclusive (non-batch) holder is checked for sharing conflicts
+		// first: its break could not resolve one, so the new open fails without a break. A batch
+		// holder is broken first, because closing its cached handle may remove the conflict.
+		if holder != nil && holder.oplock == OplockExclusive && !holder.breaking {
+			if err := t.checkLocked(id, access, share); err != nil {
+				t.mu.Unlock()
+				return nil, OplockNone, err
+			}
+		}
+		if holder == nil || !dataAccess(access) && !req.BreakToNone {
 			o, granted, err := t.openLocked(id, access, share, req)
 			t.mu.Unlock()
 			return o, granted, err
@@ -79,6 +92,10 @@ func (t *OpenTable) OpenOplock(ctx context.Context, id uint64, access Access, sh
 		t.mu.Unlock()
 		if notify != nil {
 			notify(to)
+		}
+		if req.OnWait != nil {
+			req.OnWait()
+			req.OnWait = nil // once per open, however many holders it waits for
 		}
 		timeout := t.BreakTimeout
 		if timeout <= 0 {

@@ -120,3 +120,30 @@ func TestWriteBreaksLevelII(t *testing.T) {
 		t.Fatal("the writer's own Level II was broken")
 	}
 }
+
+// TestStatOpenDoesNotBreak: an attribute-only open leaves a batch oplock alone.
+func TestStatOpenDoesNotBreak(t *testing.T) {
+	tab := NewOpenTable()
+	broke := false
+	a, _, _ := tab.OpenOplock(context.Background(), 1, AccessReadData, all, OplockRequest{Want: OplockBatch, OnBreak: func(OplockLevel) { broke = true }})
+	if _, _, err := tab.OpenOplock(context.Background(), 1, AccessReadAttr, 0, OplockRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if broke || a.Oplock() != OplockBatch {
+		t.Fatalf("stat open broke the batch oplock (level now %d)", a.Oplock())
+	}
+}
+
+// TestExclusiveSharingViolationWithoutBreak: a conflicting open against an exclusive (not batch)
+// holder fails at once and does not break it.
+func TestExclusiveSharingViolationWithoutBreak(t *testing.T) {
+	tab := NewOpenTable()
+	broke := false
+	a, _, _ := tab.OpenOplock(context.Background(), 1, AccessReadData|AccessWriteData, 0, OplockRequest{Want: OplockExclusive, OnBreak: func(OplockLevel) { broke = true }})
+	if _, _, err := tab.OpenOplock(context.Background(), 1, AccessReadData, all, OplockRequest{}); !errors.Is(err, ErrSharingViolation) {
+		t.Fatalf("want a sharing violation, got %v", err)
+	}
+	if broke || a.Oplock() != OplockExclusive {
+		t.Fatal("the exclusive oplock was broken by an open that could not succeed")
+	}
+}
