@@ -2,6 +2,7 @@ package localfs
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/sofs-dev/sofs/smb/vfs"
 	"golang.org/x/sys/unix"
@@ -85,6 +86,11 @@ func (f *file) Rename(newName string, replace bool) error {
 	}
 	if err := checkName(newName); err != nil || newName == "" {
 		return fmt.Errorf("localfs: rename to %q: %w", newName, vfs.ErrInvalidName)
+	}
+	if _, last := splitName(newName); strings.IndexByte(last, ':') >= 0 {
+		// A ':' in the last element names a stream (see Open); turning a file into a stream
+		// or back is not supported.
+		return fmt.Errorf("localfs: rename %q to stream name %q: %w", f.Name(), newName, vfs.ErrNotSupported)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -27,6 +27,9 @@ type Options struct {
 	// umask; zero means 0666 and 0777.
 	FileMode uint32
 	DirMode  uint32
+	// WatchQueueLen bounds the changes one Watch holds for a slow consumer before it reports
+	// an overflow instead; zero means defaultWatchQueueLen.
+	WatchQueueLen int
 }
 
 func (o Options) withDefaults() Options {
@@ -35,6 +38,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.DirMode == 0 {
 		o.DirMode = 0o777
+	}
+	if o.WatchQueueLen <= 0 {
+		o.WatchQueueLen = defaultWatchQueueLen
 	}
 	o.FileMode &= 0o777
 	o.DirMode &= 0o777
@@ -55,6 +61,11 @@ type FS struct {
 	// they last saw to know when their name may have changed under them.
 	dirRenames atomic.Uint64
 	folds      foldIndex
+	// objLocks serialise read-modify-write of named streams (streams.go).
+	objLocks objectLocks
+	// watchSeen, when set (by tests), is called by a watch's reader with every change it
+	// queued or dropped: the deterministic way to know the reader has caught up.
+	watchSeen func(vfs.Change)
 }
 
 var _ vfs.FS = (*FS)(nil)
@@ -252,6 +263,14 @@ func (fs *FS) Open(ctx context.Context, name string, req vfs.OpenRequest) (vfs.F
 	if err := checkName(name); err != nil {
 		return nil, 0, fmt.Errorf("localfs: open %q: %w", name, err)
 	}
+	object, streamName, err := splitStream(name)
+	if err != nil {
+		return nil, 0, err
+	}
+	if streamName != "" {
+		return fs.openStream(ctx, object, streamName, req)
+	}
+	name = object // "file::$DATA" is the file
 	if req.Disposition > vfs.OverwriteIf || req.Kind > vfs.DirectoryOnly {
 		return nil, 0, fmt.Errorf("localfs: open %q: disposition %d kind %d: %w", name, req.Disposition, req.Kind, vfs.ErrNotSupported)
 	}
