@@ -286,7 +286,8 @@ func TestDrainBoundedResumeFailback(t *testing.T) {
 	if len(progress) < 2 || !strings.Contains(progress[len(progress)-1], "4 of 4") {
 		t.Fatalf("progress: %q", progress)
 	}
-	c.stores[0].Read(func(s *State) {
+	// Read the view of the node the drain ran against: other replicas may lag it.
+	c.stores[2].Read(func(s *State) {
 		for _, g := range s.Groups {
 			if g.Owner == "n1" || g.State != GroupOnline {
 				t.Fatalf("after drain: %+v", groupsSummary(s))
@@ -380,4 +381,18 @@ func TestQuorumLossTakesResourcesOfflineWithinLease(t *testing.T) {
 	if d := offAt.Sub(cut); d > time.Second+FastTiming.Heartbeat+500*time.Millisecond {
 		t.Fatalf("n3 went offline %v after the cut", d)
 	}
+}
+
+func TestPendingTimeoutFailsGroupOver(t *testing.T) {
+	c := newRCCluster(t, 2)
+	pol := DefaultPolicy()
+	pol.PreferredOwners = []string{"n1", "n2"}
+	pol.PendingTimeout = 500 * time.Millisecond
+	// Online hangs on every node until its call timeout (2 s): each attempt outlasts the
+	// pending timeout, so the leader marks the group failed with the reason.
+	c.createGroup(t, "g", pol, Resource{Name: "slow", Props: map[string]string{"hang-online": "ctx"}})
+	c.waitState(t, 0, "pending timeout recorded", 15*time.Second, func(s *State) bool {
+		g := s.Groups["g"]
+		return strings.Contains(g.Reason+g.MoveReason, "pending timeout: ") && strings.Contains(g.Reason+g.MoveReason, "within 500ms")
+	})
 }

@@ -306,7 +306,7 @@ func apply(s *State, c *Command) (Result, *Event) {
 		if c.Target == "" {
 			g.State = GroupOffline
 		} else {
-			g.State = GroupPending
+			g.State, g.PendingSince = GroupPending, c.Now
 		}
 		if c.Failover {
 			g.Failovers = append(g.Failovers, c.Now)
@@ -338,7 +338,7 @@ func apply(s *State, c *Command) (Result, *Event) {
 		if c.Reason != "" {
 			// The previous owner could not take the group offline: it is still running there, so
 			// the move is undone rather than leaving the group nowhere.
-			g.Owner, g.Epoch, g.State, g.Stuck = c.Target, g.Epoch+1, GroupPending, true
+			g.Owner, g.Epoch, g.State, g.Stuck, g.PendingSince = c.Target, g.Epoch+1, GroupPending, true, c.Now
 			g.Reason = fmt.Sprintf("cannot move off %s: %s", c.Target, c.Reason)
 			return Result{}, &Event{Name: g.Name, Owner: g.Owner, Epoch: g.Epoch, Detail: g.Reason}
 		}
@@ -352,7 +352,12 @@ func apply(s *State, c *Command) (Result, *Event) {
 		if c.Epoch != g.Epoch || c.Target != g.Owner {
 			return fail("stale report for group %q from %s (epoch %d, current %d on %s)", c.Name, c.Target, c.Epoch, g.Epoch, g.Owner)
 		}
-		g.State, g.Reason = c.GroupSt, c.Reason
+		g.State = c.GroupSt
+		// A stuck group keeps the reason it could not move until it moves or its node changes
+		// state; drains report that reason.
+		if !g.Stuck || c.GroupSt == GroupFailed {
+			g.Reason = c.Reason
+		}
 		return Result{}, &Event{Name: g.Name, Owner: g.Owner, Epoch: g.Epoch, Detail: "group " + string(g.State) + reasonSuffix(c.Reason)}
 	case OpPutResource:
 		if c.Resource == nil || c.Resource.Name == "" {

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -83,6 +84,30 @@ func (p *Placer) once(ctx context.Context) {
 		}
 	}
 	p.mu.Unlock()
+	// Pending timeout: a group whose new owner has not brought it online in time is marked
+	// Failed with that reason, so placement fails it over instead of waiting forever.
+	var timeouts []Command
+	p.store.Read(func(s *State) {
+		for _, name := range s.SortedGroups() {
+			g := s.Groups[name]
+			limit := g.Policy.PendingTimeout
+			if limit == 0 {
+				limit = 3 * time.Minute
+			}
+			if g.State == GroupPending && !g.PendingSince.IsZero() && now.Sub(g.PendingSince) > limit {
+				why := fmt.Sprintf("pending timeout: not online on %s within %s", g.Owner, limit)
+				if g.PrevOwner != "" {
+					why = fmt.Sprintf("pending timeout: %s did not release it within %s", g.PrevOwner, limit)
+				}
+				timeouts = append(timeouts, Command{Op: OpSetGroupState, Now: now, Name: name, Target: g.Owner, Epoch: g.Epoch, GroupSt: GroupFailed, Reason: why})
+			}
+		}
+	})
+	for _, c := range timeouts {
+		if _, err := p.store.Apply(ctx, c); err == nil {
+			p.log.Error("group failed", "group", c.Name, "reason", c.Reason)
+		}
+	}
 	for _, m := range moves {
 		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		_, err := p.store.Apply(actx, Command{Op: OpMoveGroup, Now: now, Name: m.Group, Target: m.To, Epoch: m.Epoch, Reason: m.Reason, Failover: m.CountFailure})

@@ -144,6 +144,8 @@ type Group struct {
 	// PrevOwner is the node that must report the group offline before Owner may bring it online.
 	PrevOwner string `json:"prev_owner,omitempty"`
 	Reason    string `json:"reason,omitempty"`
+	// PendingSince is when the group last entered Pending (the leader's clock).
+	PendingSince time.Time `json:"pending_since,omitzero"`
 	// MoveReason says why the group last changed owner.
 	MoveReason string `json:"move_reason,omitempty"`
 	// Stuck is set when the previous owner could not release the group (a resource refused to
