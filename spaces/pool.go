@@ -113,7 +113,7 @@ type Pool struct {
 	disks   []*poolDisk // by metadata index; nil when absent or removed
 	vdisks  map[string]*VirtualDisk
 	used    map[[2]int64]bool // allocated extents [disk index, extent]
-	fenced  bool
+	fenced  atomic.Bool // a newer owner took over: no more writes of any kind
 	flushMu sync.Mutex
 
 	writeSeq      atomic.Uint64 // completed-write sequence for lazy DRL clearing
@@ -377,7 +377,7 @@ func (p *Pool) commitLocked() error {
 	if p.readOnly {
 		return ErrReadOnly
 	}
-	if p.fenced {
+	if p.fenced.Load() {
 		return ErrFenced
 	}
 	for attempt := 0; ; attempt++ {
@@ -463,7 +463,37 @@ func (p *Pool) checkFenceLocked() error {
 				p.maxGen = sh.Generation
 			}
 			if m.Owner.Epoch > p.owner.Epoch || (m.Owner.Epoch == p.owner.Epoch && m.Owner.NodeID != p.owner.NodeID) {
-				p.fenced = true
+				p.fenced.Store(true)
+				return fmt.Errorf("pool %s: %s epoch %d took over from %s epoch %d: %w",
+					p.meta.PoolID, m.Owner.NodeID, m.Owner.Epoch, p.owner.NodeID, p.owner.Epoch, ErrFenced)
+			}
+		}
+	}
+	return nil
+}
+
+// checkFenceFast is the per-Flush fence check: it reads only the first block of each metadata slot
+// and does the full (validating) read only when a header names a higher epoch, so an old owner
+// stops acknowledging flushes once a new owner has opened the pool.
+func (p *Pool) checkFenceFast() error {
+	if p.fenced.Load() {
+		return ErrFenced
+	}
+	buf := alignedBuffer(BlockSize)
+	for _, d := range p.disks {
+		if !d.live() {
+			continue
+		}
+		for s := 0; s < 2; s++ {
+			if _, err := d.dev.ReadAt(buf, d.hdr.MetaOffset+int64(s)*d.hdr.MetaSlotSize); err != nil {
+				continue
+			}
+			sh, err := decodeMetaSlotHeader(buf, d.hdr.MetaSlotSize)
+			if err != nil || sh.OwnerEpoch <= p.owner.Epoch {
+				continue
+			}
+			if _, m, err := readSlot(d.dev, d.hdr, s); err == nil && m.Owner.Epoch > p.owner.Epoch {
+				p.fenced.Store(true)
 				return fmt.Errorf("pool %s: %s epoch %d took over from %s epoch %d: %w",
 					p.meta.PoolID, m.Owner.NodeID, m.Owner.Epoch, p.owner.NodeID, p.owner.Epoch, ErrFenced)
 			}

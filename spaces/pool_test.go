@@ -99,7 +99,30 @@ func TestOwnerEpochFencing(t *testing.T) {
 	if _, err := p1.CreateVirtualDisk("late", testSlab, Mirror); !errors.Is(err, ErrFenced) {
 		t.Fatalf("old owner metadata write: err %v, want ErrFenced", err)
 	}
-	if _, err := p2.CreateVirtualDisk("ok", testSlab, Mirror); err != nil {
+	v2, err := p2.CreateVirtualDisk("ok", testSlab, Mirror)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Data writes are fenced too: the old owner's next Flush fails, and so does every write after.
+	v1, err := p1.VirtualDisk("ok")
+	if err == nil {
+		t.Fatalf("old owner sees the new owner's virtual disk %v", v1)
+	}
+	_ = v2
+	p3, err := OpenPool(asDevices(devs), testOpenOpts(t, "n3", 7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v3, _ := p3.VirtualDisk("ok")
+	mustWrite(t, v2, make([]byte, BlockSize), 0) // not yet known to be fenced: lands, unacknowledged by Flush
+	if err := v2.Flush(); !errors.Is(err, ErrFenced) {
+		t.Fatalf("flush by fenced owner: %v, want ErrFenced", err)
+	}
+	if _, err := v2.WriteAt(make([]byte, BlockSize), 0); !errors.Is(err, ErrFenced) {
+		t.Fatalf("write by fenced owner: %v, want ErrFenced", err)
+	}
+	mustWrite(t, v3, make([]byte, BlockSize), 0)
+	if err := v3.Flush(); err != nil {
 		t.Fatal(err)
 	}
 }

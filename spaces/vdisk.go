@@ -442,6 +442,9 @@ func (v *VirtualDisk) WriteAt(p []byte, off int64) (int, error) {
 	if v.pool.readOnly {
 		return 0, ErrReadOnly
 	}
+	if v.pool.fenced.Load() {
+		return 0, fmt.Errorf("virtual disk %q: %w", v.name, ErrFenced)
+	}
 	if off < 0 || off+int64(len(p)) > v.size {
 		return 0, fmt.Errorf("virtual disk %q: write %d bytes at %d beyond size %d", v.name, len(p), off, v.size)
 	}
@@ -607,6 +610,9 @@ func (p *Pool) Flush() error {
 	}
 	p.flushMu.Lock()
 	defer p.flushMu.Unlock()
+	if err := p.checkFenceFast(); err != nil {
+		return fmt.Errorf("flush: %w", err)
+	}
 	snap := p.writeSeq.Load()
 	p.mu.Lock()
 	vds := make([]*VirtualDisk, 0, len(p.vdisks))
