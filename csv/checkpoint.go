@@ -136,7 +136,7 @@ func encodeState(s *state) []byte {
 // only what indexing needs; check verifies the invariants.
 func decodeState(b []byte, maxDataBlocks uint64) (*state, error) {
 	d := dec{b: b}
-	s := &state{inodes: map[uint64]*inode{}, shared: map[uint64]uint32{}}
+	s := &state{shared: map[uint64]uint32{}}
 	s.nextID = d.u64()
 	s.dataStart = d.u64()
 	s.dataBlocks = d.u64()
@@ -144,9 +144,10 @@ func decodeState(b []byte, maxDataBlocks uint64) (*state, error) {
 		return nil, fmt.Errorf("checkpoint state header: %d data blocks (at most %d): %v", s.dataBlocks, maxDataBlocks, d.err)
 	}
 	n := d.u64()
-	if n > uint64(len(b)) {
+	if n > uint64(len(b))/32 {
 		return nil, fmt.Errorf("checkpoint: %d inodes in %d bytes", n, len(b))
 	}
+	s.inodes = make(map[uint64]*inode, n)
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		ino := &inode{}
 		ino.id = d.u64()
@@ -290,4 +291,17 @@ func writeCheckpoint(dev BlockDevice, sb *Superblock, h *checkpointHeader, paylo
 		return fmt.Errorf("flush checkpoint area %d header: %w", area, err)
 	}
 	return nil
+}
+
+// checkpointGeneration returns the generation in area's header, or -1 when the header is invalid.
+func checkpointGeneration(dev BlockDevice, sb *Superblock, area int) int64 {
+	hb := make([]byte, BlockSize)
+	if _, err := dev.ReadAt(hb, int64(sb.CheckpointStart[area])*BlockSize); err != nil {
+		return -1
+	}
+	h, err := decodeCheckpointHeader(hb)
+	if err != nil || h.tag != volumeTag(sb.VolumeID) {
+		return -1
+	}
+	return int64(h.generation)
 }
