@@ -113,7 +113,7 @@ type Pool struct {
 	disks   []*poolDisk // by metadata index; nil when absent or removed
 	vdisks  map[string]*VirtualDisk
 	used    map[[2]int64]bool // allocated extents [disk index, extent]
-	fenced  atomic.Bool // a newer owner took over: no more writes of any kind
+	fenced  atomic.Bool       // a newer owner took over: no more writes of any kind
 	flushMu sync.Mutex
 
 	writeSeq      atomic.Uint64 // completed-write sequence for lazy DRL clearing
