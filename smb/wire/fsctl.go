@@ -1,5 +1,7 @@
 package wire
 
+import "fmt"
+
 // More FSCTL payloads (MS-SMB2 2.2.31.x / 2.2.32.x, MS-FSCC 2.3, MS-DFSC 2.2.2).
 
 // SnapshotArray is SRV_SNAPSHOT_ARRAY (MS-SMB2 2.2.32.2), the
@@ -253,4 +255,119 @@ func (r *DFSReferralRequest) Decode(d []byte) error {
 		return wrapf("dfs referral request: file name", err)
 	}
 	return nil
+}
+
+// DFS referral header flags and entry constants (MS-DFSC 2.2.4, 2.2.5.3).
+const (
+	DFSReferralServers   uint32 = 0x00000001 // R
+	DFSStorageServers    uint32 = 0x00000002 // S
+	DFSTargetFailback    uint32 = 0x00000004 // T
+	DFSServerTypeNonRoot uint16 = 0x0000
+	DFSServerTypeRoot    uint16 = 0x0001
+	DFSTargetSetBoundary uint16 = 0x0004 // v4 ReferralEntryFlags
+	dfsNameListReferral  uint16 = 0x0002
+	dfsReferralV3Size           = 34
+	MaxDFSReferrals             = 256
+)
+
+// DFSReferral is one DFS_REFERRAL_V3/V4 entry with NameListReferral clear
+// (MS-DFSC 2.2.5.3.1): a target NetworkAddress (\server\share) for DFSPath.
+type DFSReferral struct {
+	ServerType       uint16
+	EntryFlags       uint16
+	TimeToLive       uint32 // seconds
+	DFSPath          string
+	DFSAlternatePath string
+	NetworkAddress   string
+}
+
+// DFSReferralResponse is RESP_GET_DFS_REFERRAL (MS-DFSC 2.2.4) with version
+// 3 or 4 entries, the FSCTL_DFS_GET_REFERRALS output. PathConsumed counts
+// bytes (not characters) of the request path the referral matched.
+type DFSReferralResponse struct {
+	PathConsumed uint16
+	HeaderFlags  uint32
+	Version      uint16 // 3 or 4
+	Referrals    []DFSReferral
+}
+
+func (r *DFSReferralResponse) Append(b []byte) []byte {
+	b = le.AppendUint16(b, r.PathConsumed)
+	b = le.AppendUint16(b, uint16(len(r.Referrals)))
+	b = le.AppendUint32(b, r.HeaderFlags)
+	entries := len(b)
+	b = grow(b, dfsReferralV3Size*len(r.Referrals))
+	for i, ref := range r.Referrals {
+		e := entries + i*dfsReferralV3Size
+		le.PutUint16(b[e:], r.Version)
+		le.PutUint16(b[e+2:], dfsReferralV3Size)
+		le.PutUint16(b[e+4:], ref.ServerType)
+		le.PutUint16(b[e+6:], ref.EntryFlags&^dfsNameListReferral)
+		le.PutUint32(b[e+8:], ref.TimeToLive)
+		for j, s := range [...]string{ref.DFSPath, ref.DFSAlternatePath, ref.NetworkAddress} {
+			le.PutUint16(b[e+12+2*j:], uint16(len(b)-e))
+			b = AppendUTF16(b, s)
+			b = append(b, 0, 0)
+		}
+	}
+	return b
+}
+
+func (r *DFSReferralResponse) Decode(d []byte) error {
+	if len(d) < 8 {
+		return malformed("dfs referral response: %d bytes", len(d))
+	}
+	r.PathConsumed = le.Uint16(d)
+	n := int(le.Uint16(d[2:]))
+	r.HeaderFlags = le.Uint32(d[4:])
+	if n > MaxDFSReferrals || 8+n*dfsReferralV3Size > len(d) {
+		return malformed("dfs referral response: %d referrals with %d bytes", n, len(d))
+	}
+	r.Referrals, r.Version = nil, 0
+	off := 8
+	for i := 0; i < n; i++ {
+		e := d[off:]
+		if len(e) < dfsReferralV3Size {
+			return malformed("dfs referral %d: %d bytes", i, len(e))
+		}
+		v, size := le.Uint16(e), int(le.Uint16(e[2:]))
+		if v != 3 && v != 4 {
+			return malformed("dfs referral %d: version %d", i, v)
+		}
+		if i > 0 && v != r.Version {
+			return malformed("dfs referral %d: version %d differs from %d", i, v, r.Version)
+		}
+		r.Version = v
+		ref := DFSReferral{ServerType: le.Uint16(e[4:]), EntryFlags: le.Uint16(e[6:]), TimeToLive: le.Uint32(e[8:])}
+		if ref.EntryFlags&dfsNameListReferral != 0 {
+			return malformed("dfs referral %d: name list referrals not supported", i)
+		}
+		for j, dst := range [...]*string{&ref.DFSPath, &ref.DFSAlternatePath, &ref.NetworkAddress} {
+			s, err := nulTerminatedUTF16(e, int(le.Uint16(e[12+2*j:])))
+			if err != nil {
+				return fmt.Errorf("dfs referral %d string %d: %w", i, j, err)
+			}
+			*dst = s
+		}
+		r.Referrals = append(r.Referrals, ref)
+		if size < dfsReferralV3Size {
+			return malformed("dfs referral %d: size %d", i, size)
+		}
+		off += size
+	}
+	return nil
+}
+
+// nulTerminatedUTF16 decodes the NUL-terminated UTF-16 string at b[off:].
+func nulTerminatedUTF16(b []byte, off int) (string, error) {
+	if off > len(b) {
+		return "", malformed("string offset %d beyond %d bytes", off, len(b))
+	}
+	s := b[off:]
+	for j := 0; j+1 < len(s); j += 2 {
+		if s[j] == 0 && s[j+1] == 0 {
+			return DecodeUTF16(s[:j])
+		}
+	}
+	return "", malformed("string at %d not terminated", off)
 }

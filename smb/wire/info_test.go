@@ -93,6 +93,7 @@ func TestFSCTLPayloadsRoundTrip(t *testing.T) {
 			{&IntegrityInformation{rapid.Uint16().Draw(t, "ia"), rapid.Uint32().Draw(t, "if"), rapid.Uint32().Draw(t, "ic"), rapid.Uint32().Draw(t, "is")}, &IntegrityInformation{}},
 			{&DuplicateExtents{genFileID().Draw(t, "df"), rapid.Int64().Draw(t, "ds"), rapid.Int64().Draw(t, "dt"), rapid.Int64().Draw(t, "dc")}, &DuplicateExtents{}},
 			{&FileLevelTrim{Key: rapid.Uint32().Draw(t, "tk"), Ranges: trimRanges(t)}, &FileLevelTrim{}},
+			{dfsResponse(t), &DFSReferralResponse{}},
 			{&DFSReferralRequest{MaxReferralLevel: rapid.Uint16().Draw(t, "ml"), RequestFileName: nonNULName(t)}, &DFSReferralRequest{}},
 		} {
 			if err := c.out.Decode(c.in.Append(nil)); err != nil || !sameValue(c.in, c.out) {
@@ -100,6 +101,38 @@ func TestFSCTLPayloadsRoundTrip(t *testing.T) {
 			}
 		}
 	})
+}
+
+func dfsResponse(t *rapid.T) *DFSReferralResponse {
+	r := &DFSReferralResponse{PathConsumed: rapid.Uint16().Draw(t, "pc"), HeaderFlags: rapid.Uint32().Draw(t, "hf"),
+		Version: rapid.SampledFrom([]uint16{3, 4}).Draw(t, "v")}
+	for i := rapid.IntRange(0, 3).Draw(t, "nr"); i > 0; i-- {
+		r.Referrals = append(r.Referrals, DFSReferral{ServerType: rapid.Uint16().Draw(t, "st"),
+			EntryFlags: rapid.Uint16().Draw(t, "ef") &^ dfsNameListReferral, TimeToLive: rapid.Uint32().Draw(t, "ttl"),
+			DFSPath: nonNULName(t), DFSAlternatePath: nonNULName(t), NetworkAddress: nonNULName(t)})
+	}
+	if len(r.Referrals) == 0 {
+		r.Version = 0
+	}
+	return r
+}
+
+// TestDFSReferralLayout pins RESP_GET_DFS_REFERRAL v3 (MS-DFSC 2.2.4,
+// 2.2.5.3.1): 8-byte header, 34-byte entries, strings after all entries with
+// offsets from each entry's start.
+func TestDFSReferralLayout(t *testing.T) {
+	r := DFSReferralResponse{PathConsumed: 20, HeaderFlags: DFSStorageServers, Version: 3, Referrals: []DFSReferral{
+		{TimeToLive: 300, DFSPath: `s1\data`, DFSAlternatePath: `s1\data`, NetworkAddress: `
+ode2\data`}}}
+	b := r.Append(nil)
+	e := b[8:]
+	if le.Uint16(b[2:]) != 1 || le.Uint16(e) != 3 || le.Uint16(e[2:]) != 34 || le.Uint32(e[8:]) != 300 || le.Uint16(e[12:]) != 34 {
+		t.Fatalf("% x", b)
+	}
+	if s, err := nulTerminatedUTF16(e, int(le.Uint16(e[16:]))); err != nil || s != `
+ode2\data` {
+		t.Fatalf("network address %q %v", s, err)
+	}
 }
 
 func snapshotNames(t *rapid.T) []string {
@@ -208,7 +241,7 @@ func FuzzDecodeFSCTLPayloads(f *testing.F) {
 		for _, d := range []interface{ Decode([]byte) error }{&ValidateNegotiateInfoRequest{}, &ValidateNegotiateInfoResponse{},
 			&ResumeKeyResponse{}, &CopyChunkRequest{}, &CopyChunkResponse{}, &ZeroDataInformation{}, &AllocatedRange{},
 			&SnapshotArray{}, &PipeWaitRequest{}, &ObjectIDBuffer{}, &IntegrityInformation{}, &DuplicateExtents{},
-			&FileLevelTrim{}, &DFSReferralRequest{}} {
+			&FileLevelTrim{}, &DFSReferralRequest{}, &DFSReferralResponse{}} {
 			if err := d.Decode(data); err != nil && !errors.Is(err, ErrMalformed) {
 				t.Fatal(err)
 			}
