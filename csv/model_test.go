@@ -573,7 +573,7 @@ func (h *modelHarness) actions() map[string]func(*rapid.T) {
 // TestModel runs random operation sequences against a volume and the reference model and
 // compares the whole tree after every step, with remounts (clean and crash) in between.
 func TestModel(t *testing.T) {
-	checks := "150"
+	checks := "300"
 	if long() {
 		checks = "3000"
 	}
