@@ -434,3 +434,26 @@ func TestCorruptCopyIsHealed(t *testing.T) {
 	mustWrite(t, v, data[:BlockSize], 0)
 	mustRead(t, v, data, 0)
 }
+
+func TestLargeRegionsUnalignedIO(t *testing.T) {
+	_, devs := memDisks(3, 64<<20)
+	opts := testCreateOpts(1)
+	opts.SlabSize, opts.RegionSize = 8<<20, 4<<20
+	p, err := CreatePool(asDevices(devs), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := p.CreateVirtualDisk("big", 16<<20, Mirror3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := pattern(21, 0, int(v.Size()))
+	mustWrite(t, v, data[123:], 123)
+	clear(data[:123])
+	mustRead(t, v, data[1:len(data)-1], 1)
+	if err := v.Trim(5000, 3<<20); err != nil {
+		t.Fatal(err)
+	}
+	clear(data[5000 : 5000+3<<20])
+	mustRead(t, v, data, 0)
+}

@@ -338,6 +338,16 @@ func (v *VirtualDisk) ReadAt(p []byte, off int64) (int, error) {
 	return done, nil
 }
 
+// scratch returns an aligned buffer of n bytes, pooled when it fits the 1 MiB bounce buffers
+// (regions may be configured larger).
+func scratch(n int) ([]byte, func()) {
+	if n > 1<<20 {
+		return alignedBuffer(n), func() {}
+	}
+	bp := bouncePool.Get().(*[]byte)
+	return (*bp)[:n], func() { bouncePool.Put(bp) }
+}
+
 func (v *VirtualDisk) lock(region int64) *sync.RWMutex { return &v.locks[region%lockStripes] }
 
 func (v *VirtualDisk) readRegion(dst []byte, off int64) error {
@@ -351,9 +361,8 @@ func (v *VirtualDisk) readRegion(dst []byte, off int64) error {
 	if a0 == off && a1 == off+int64(len(dst)) && isAligned(dst) {
 		return s.readVerified(dst, a0-s.index*v.slabSize, region)
 	}
-	bp := bouncePool.Get().(*[]byte)
-	defer bouncePool.Put(bp)
-	buf := (*bp)[:a1-a0]
+	buf, put := scratch(int(a1 - a0))
+	defer put()
 	if err := s.readVerified(buf, a0-s.index*v.slabSize, region); err != nil {
 		return err
 	}
@@ -475,9 +484,9 @@ func (v *VirtualDisk) writeRegion(data []byte, off int64) error {
 	inSlab := a0 - s.index*v.slabSize
 	buf := data
 	if a0 != off || a1 != off+int64(len(data)) || !isAligned(data) {
-		bp := bouncePool.Get().(*[]byte)
-		defer bouncePool.Put(bp)
-		buf = (*bp)[:a1-a0]
+		b, put := scratch(int(a1 - a0))
+		defer put()
+		buf = b
 		if a0 != off {
 			if err := s.readVerified(buf[:BlockSize], inSlab, region); err != nil {
 				return err
