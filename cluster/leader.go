@@ -17,8 +17,17 @@ type Placer struct {
 	log   *slog.Logger
 	tick  time.Duration
 
-	mu       sync.Mutex
-	refusals map[string]string
+	mu        sync.Mutex
+	refusals  map[string]string
+	moves     uint64
+	failovers uint64
+}
+
+// counts returns the moves (and of those, failovers) this node applied as leader.
+func (p *Placer) counts() (moves, failovers uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.moves, p.failovers
 }
 
 // NewPlacer returns a placer for store.
@@ -119,5 +128,11 @@ func (p *Placer) once(ctx context.Context) {
 			return
 		}
 		p.log.Info("group moved", "group", m.Group, "from", m.From, "to", m.To, "reason", m.Reason)
+		p.mu.Lock()
+		p.moves++
+		if m.Failover {
+			p.failovers++
+		}
+		p.mu.Unlock()
 	}
 }

@@ -556,6 +556,7 @@ func (n *Daemon) adminHandler() http.Handler {
 		writeJSON(w, s)
 	})
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, n.Status()) })
+	mux.Handle("GET /metrics", n.metricsHandler())
 	mux.HandleFunc("POST /v1/propose", func(w http.ResponseWriter, r *http.Request) {
 		var c Command
 		if err := json.NewDecoder(r.Body).Decode(&c); err != nil {

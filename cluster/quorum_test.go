@@ -182,3 +182,15 @@ func TestLeaseDriverOfflinesWithinLease(t *testing.T) {
 		<-done
 	})
 }
+
+// TestProfilesFenceCoversLease checks the safety arithmetic of each profile: the earliest a
+// node can be declared dead plus the fence delay is never before its lease (plus polling and
+// heartbeat slack) has run out.
+func TestProfilesFenceCoversLease(t *testing.T) {
+	for _, p := range []Profile{ProfileDefault, ProfileFast} {
+		earliest := p.ProbeTimeout + time.Duration(p.SuspicionMult)*p.ProbeInterval + p.FenceDelay
+		if latestOffline := p.Lease + p.Lease/10 + 300*time.Millisecond; earliest < latestOffline {
+			t.Errorf("%s: groups may start after %v but the old owner may hold them until %v", p.Name, earliest, latestOffline)
+		}
+	}
+}

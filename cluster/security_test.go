@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -115,5 +116,24 @@ func TestJoinTokenIsOneTimeAndChecked(t *testing.T) {
 	// ...and never again.
 	if err := JoinCluster(ctx, t.TempDir(), "n3", loopbackBase()+"64:3343", d.Addr(), tok, false); err == nil || !strings.Contains(err.Error(), "unknown or already used") {
 		t.Fatalf("token reuse: %v", err)
+	}
+}
+
+func TestMetricsOnAdminListener(t *testing.T) {
+	d, admin := startSingleNode(t, loopbackBase()+"65")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := NewClient(admin, d.Addr())
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://sofs/metrics", nil)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{`sofs_cluster_raft_state{node="n1",state="Leader"} 1`, `sofs_cluster_quorum_lease_held{node="n1"}`, `sofs_cluster_groups{node="n1",state="Online"} 0`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("metrics lack %q:\n%s", want, b)
+		}
 	}
 }
