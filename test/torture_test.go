@@ -141,3 +141,30 @@ func TestSmbtortureCore(t *testing.T) {
 		}
 	}
 }
+
+// oplockSubtests are smb2.oplock subtests sofs passes: they exercise grants, breaks to Level II
+// and none, acknowledgments, the stat-open and sharing-violation rules, and async CREATE while a
+// break is pending. All must keep passing (issue 3 widens the list to the whole suite).
+// batch22a also passes but waits out the 35 s break timeout by design, so it is left to the
+// full-suite runs.
+var oplockSubtests = []string{
+	"exclusive1", "exclusive2", "exclusive3", "exclusive5", "exclusive9",
+	"batch2", "batch3", "batch4", "batch5", "batch7", "batch10", "batch11", "batch12", "batch13",
+	"batch14", "batch15", "batch16", "batch21", "batch23", "batch24", "batch25",
+	"levelii501", "levelii502",
+}
+
+// TestSmbtortureOplocks runs those subtests against sofsd.
+func TestSmbtortureOplocks(t *testing.T) {
+	s := startSofsd(t)
+	suites := make([]string, len(oplockSubtests))
+	for i, n := range oplockSubtests {
+		suites[i] = "smb2.oplock." + n
+	}
+	res := runTorture(t, s.Host, s.Port, s.Share, testUser, testPass, suites)
+	for _, suite := range suites {
+		if r := res[suite]; r.tests == 0 || r.passed != r.tests {
+			t.Errorf("%s: %d of %d passed", suite, r.passed, r.tests)
+		}
+	}
+}
