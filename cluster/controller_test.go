@@ -396,3 +396,40 @@ func TestPendingTimeoutFailsGroupOver(t *testing.T) {
 		return strings.Contains(g.Reason+g.MoveReason, "pending timeout: ") && strings.Contains(g.Reason+g.MoveReason, "within 500ms")
 	})
 }
+
+// TestWatchOwnersAndGroupOwner: the building blocks of the SMB server's Placement and
+// Notifier report the current owner first and then every move.
+func TestWatchOwnersAndGroupOwner(t *testing.T) {
+	c := newRCCluster(t, 2)
+	pol := DefaultPolicy()
+	pol.PreferredOwners = []string{"n1"}
+	c.createGroup(t, "share1", pol, Resource{Name: "r"})
+	c.waitState(t, 1, "share1 on n1", 10*time.Second, groupOnlineOn("share1", "n1"))
+	ctx, cancel := context.WithCancel(context.Background())
+	changes := make(chan OwnerChange, 64)
+	done := make(chan struct{})
+	go func() { c.stores[1].WatchOwners(ctx, func(oc OwnerChange) { changes <- oc }); close(done) }()
+	defer func() { cancel(); <-done }()
+	first := <-changes
+	if first.Group != "share1" || first.Owner != "n1" || first.State != GroupOnline {
+		t.Fatalf("initial report %+v", first)
+	}
+	if err := c.admin(1).Move(context.Background(), "share1", "n2"); err != nil {
+		t.Fatal(err)
+	}
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case oc := <-changes:
+			if oc.Owner == "n2" && oc.State == GroupOnline {
+				owner, addr, epoch, ok := c.stores[1].GroupOwner("share1")
+				if !ok || owner != "n2" || addr != "n2" || epoch != oc.Epoch {
+					t.Fatalf("GroupOwner = %s %s %d %v", owner, addr, epoch, ok)
+				}
+				return
+			}
+		case <-timeout:
+			t.Fatal("no owner change to n2 reported")
+		}
+	}
+}
