@@ -100,14 +100,22 @@ var listenRE = regexp.MustCompile(`msg="serving SMB" addr=([0-9.:]+)`)
 // on an ephemeral loopback port, and stops it when the test ends.
 func startSofsd(t testing.TB, extraArgs ...string) *sofsd {
 	t.Helper()
-	tmp := t.TempDir()
-	share := filepath.Join(tmp, "share")
+	share := filepath.Join(t.TempDir(), "share")
 	if err := os.Mkdir(share, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	return startSofsdShare(t, share, extraArgs...)
+}
+
+// startSofsdShare starts a standalone server whose share "data" is backend (a directory, or
+// "csv:PATH" for a volume).
+func startSofsdShare(t testing.TB, backend string, extraArgs ...string) *sofsd {
+	t.Helper()
+	tmp := t.TempDir()
+	share := backend
 	users := makeUsers(t, tmp)
 	args := append([]string{"standalone", "--listen", "127.0.0.1:0", "--users", users,
-		"--share", "data=" + share, "--name", "SOFSTEST"}, extraArgs...)
+		"--share", "data=" + backend, "--name", "SOFSTEST"}, extraArgs...)
 	cmd := exec.Command(filepath.Join(binDir, "sofsd"), args...)
 	logBuf := &syncBuffer{}
 	pr, pw := io.Pipe()

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sofs-dev/sofs/csv"
 	"github.com/sofs-dev/sofs/smb/auth"
 	"github.com/sofs-dev/sofs/smb/server"
 	"github.com/sofs-dev/sofs/smb/vfs/localfs"
@@ -29,6 +31,7 @@ type standaloneFlags struct {
 	requireEncryption bool
 	name              string
 	logLevel          string
+	csvEpoch          uint64
 }
 
 func init() {
@@ -39,7 +42,10 @@ func init() {
 		Long: `Serve SMB 2.0.2–3.1.1 shares from local directories until SIGTERM or SIGINT.
 
   sofsd standalone --listen 127.0.0.1:4455 --users USERS --share data=/srv/data [--share more=/other] \
-        [--require-signing] [--require-encryption]
+        [--share vol=csv:/path/to/disk-or-vdisk] [--require-signing] [--require-encryption]
+
+A share is a local directory, or with the csv: prefix a cluster shared volume on a file or block
+device formatted with "sofsctl csv format".
 
 The user database is made with "sofsctl user add --file USERS NAME". Port 445 is the default when
 running as root.`,
@@ -53,6 +59,7 @@ running as root.`,
 	cmd.Flags().BoolVar(&f.requireEncryption, "require-encryption", false, "require SMB 3 encryption on every session")
 	cmd.Flags().StringVar(&f.name, "name", "", "server name reported to clients (default: host name)")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	cmd.Flags().Uint64Var(&f.csvEpoch, "csv-epoch", 1, "owner epoch for csv: shares (a volume fenced by a newer epoch is refused)")
 	addCommand(cmd)
 }
 
@@ -79,10 +86,21 @@ func runStandalone(ctx context.Context, f *standaloneFlags) error {
 		Logger:            log,
 		ServerName:        f.name,
 	}
+	var closers []io.Closer
+	defer func() {
+		for _, c := range closers {
+			if err := c.Close(); err != nil {
+				log.Error("closing share", "err", err)
+			}
+		}
+	}()
 	for _, spec := range f.shares {
-		sh, err := openShare(spec)
+		sh, closer, err := openShare(spec, f.csvEpoch)
 		if err != nil {
 			return err
+		}
+		if closer != nil {
+			closers = append(closers, closer)
 		}
 		cfg.Shares = append(cfg.Shares, sh)
 	}
@@ -131,17 +149,25 @@ func runStandalone(ctx context.Context, f *standaloneFlags) error {
 	return srv.Shutdown(sctx)
 }
 
-// openShare parses NAME=DIR and opens the backend.
-func openShare(spec string) (server.Share, error) {
+// openShare parses NAME=DIR or NAME=csv:PATH and opens the backend; the closer (if any) must be
+// closed after the server stops.
+func openShare(spec string, csvEpoch uint64) (server.Share, io.Closer, error) {
 	name, path, ok := strings.Cut(spec, "=")
 	if !ok || name == "" || path == "" {
-		return server.Share{}, fmt.Errorf("--share %q: want NAME=DIR", spec)
+		return server.Share{}, nil, fmt.Errorf("--share %q: want NAME=DIR or NAME=csv:PATH", spec)
+	}
+	if dev, ok := strings.CutPrefix(path, "csv:"); ok {
+		vol, err := csv.OpenPath(dev, csv.MountOptions{Epoch: csvEpoch})
+		if err != nil {
+			return server.Share{}, nil, fmt.Errorf("--share %s: mount volume: %w", name, err)
+		}
+		return server.Share{Name: name, FS: vol}, vol, nil
 	}
 	fs, err := localfs.New(path, localfs.Options{Label: name})
 	if err != nil {
-		return server.Share{}, fmt.Errorf("--share %s: %w", name, err)
+		return server.Share{}, nil, fmt.Errorf("--share %s: %w", name, err)
 	}
-	return server.Share{Name: name, FS: fs}, nil
+	return server.Share{Name: name, FS: fs}, nil, nil
 }
 
 // stableGUID derives the server GUID from the machine id and the listen addresses, so it stays
