@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"runtime"
+	"runtime/metrics"
 	"testing"
 	"unicode"
 
@@ -135,10 +136,6 @@ func fuzzDecode[T any, P interface {
 	})
 }
 
-// allocSamples counts calls of checkAlloc; only every 8th measures, since
-// runtime.ReadMemStats stops the world and would slow fuzzing down.
-var allocSamples int
-
 // allocBound is the most a decoder may allocate for an input of n bytes:
 // proportional to the input (decoded structs are bigger than their wire
 // form, and append may double a slice), never driven by a length field.
@@ -147,21 +144,30 @@ func allocBound(n int) uint64 { return 64*uint64(n) + 4096 }
 // checkAlloc fails if fn (a decode of data) allocates more than allocBound.
 func checkAlloc(t *testing.T, data []byte, fn func()) {
 	t.Helper()
-	allocSamples++
-	if allocSamples%8 != 1 {
-		return
-	}
-	if got := allocBytes(fn); got > allocBound(len(data)) {
+	if got := allocBytes(fn, allocBound(len(data))); got > allocBound(len(data)) {
 		t.Fatalf("decoding %d bytes allocated %d bytes (bound %d)", len(data), got, allocBound(len(data)))
 	}
 }
 
-func allocBytes(fn func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
+// allocBytes is the number of heap bytes fn allocates, if that is above
+// limit; otherwise some value <= limit. It first reads the cheap
+// runtime/metrics counter, which does not stop the world but accounts small
+// allocations a span at a time (so it over-reports), and only when that
+// exceeds limit re-runs fn under the exact runtime.ReadMemStats.
+func allocBytes(fn func(), limit uint64) uint64 {
+	sample := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(sample)
+	before := sample[0].Value.Uint64()
 	fn()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
+	metrics.Read(sample)
+	if sample[0].Value.Uint64()-before <= limit {
+		return 0
+	}
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	fn()
+	runtime.ReadMemStats(&ms1)
+	return ms1.TotalAlloc - ms0.TotalAlloc
 }
 
 // Generators shared by the property tests.

@@ -282,7 +282,7 @@ func TestMutatedRealTrafficBoundedAllocation(t *testing.T) {
 						m[off+i] = 0xFF
 					}
 					mutations++
-					if got := allocBytes(func() { _ = mk().Decode(m) }); got > allocBound(len(m)) {
+					if got := allocBytes(func() { _ = mk().Decode(m) }, allocBound(len(m))); got > allocBound(len(m)) {
 						t.Errorf("%s: field at %d (width %d) set to all-ones: decoding %d bytes allocated %d", name, off, width, len(m), got)
 					}
 				}
