@@ -61,21 +61,46 @@ func decodeCheckpointHeader(b []byte) (*checkpointHeader, error) {
 	return h, d.err
 }
 
+// stateSnapshot is a copy of the state taken while it is held still; encoding it happens after
+// the state is released, so operations pause only for the copy.
+type stateSnapshot struct {
+	nextID, dataStart, dataBlocks uint64
+	inodes                        []inode // value copies; ext cloned, children dropped
+	shared                        map[uint64]uint32
+	used                          bitmap
+}
+
+func snapshotState(s *state) *stateSnapshot {
+	snap := &stateSnapshot{
+		nextID: s.nextID, dataStart: s.dataStart, dataBlocks: s.dataBlocks,
+		inodes: make([]inode, 0, len(s.inodes)),
+		shared: make(map[uint64]uint32, len(s.shared)),
+		used:   s.used.clone(),
+	}
+	for _, n := range s.inodes {
+		snap.inodes = append(snap.inodes, inode{id: n.id, parent: n.parent, name: n.name, dir: n.dir,
+			attrs: n.attrs, size: n.size, times: n.times, ext: n.ext.clone()})
+	}
+	for b, c := range s.shared {
+		snap.shared[b] = c
+	}
+	return snap
+}
+
 // encodeState serialises the state: inodes in id order, shared-block counts, the used-block map
 // as runs. The caller holds the state still while this runs.
-func encodeState(s *state) []byte {
-	e := enc{b: make([]byte, 0, 64+len(s.inodes)*96)}
-	e.u64(s.nextID)
-	e.u64(s.dataStart)
-	e.u64(s.dataBlocks)
-	ids := make([]uint64, 0, len(s.inodes))
-	for id := range s.inodes {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	e.u64(uint64(len(ids)))
-	for _, id := range ids {
-		n := s.inodes[id]
+func encodeState(s *state) []byte { return snapshotState(s).encode() }
+
+func (snap *stateSnapshot) encode() []byte {
+	e := enc{b: make([]byte, 0, 64+len(snap.inodes)*96)}
+	e.u64(snap.nextID)
+	e.u64(snap.dataStart)
+	e.u64(snap.dataBlocks)
+	inodes := snap.inodes
+	sort.Slice(inodes, func(i, j int) bool { return inodes[i].id < inodes[j].id })
+	e.u64(uint64(len(inodes)))
+	for i := range inodes {
+		n := &inodes[i]
 		e.u64(n.id)
 		e.u64(n.parent)
 		e.str(n.name)
@@ -96,29 +121,30 @@ func encodeState(s *state) []byte {
 			e.u64(x.count)
 		}
 	}
-	blocks := make([]uint64, 0, len(s.shared))
-	for b := range s.shared {
+	blocks := make([]uint64, 0, len(snap.shared))
+	for b := range snap.shared {
 		blocks = append(blocks, b)
 	}
 	sort.Slice(blocks, func(i, j int) bool { return blocks[i] < blocks[j] })
 	e.u64(uint64(len(blocks)))
 	for _, b := range blocks {
 		e.u64(b)
-		e.u32(s.shared[b])
+		e.u32(snap.shared[b])
 	}
 	// Used runs, so a mostly empty or mostly full volume costs little.
 	var runs [][2]uint64
-	for i := uint64(0); i < s.dataBlocks; {
-		if s.used[i/64] == 0 && i%64 == 0 {
+	used := snap.used
+	for i := uint64(0); i < snap.dataBlocks; {
+		if i%64 == 0 && used[i/64] == 0 {
 			i += 64
 			continue
 		}
-		if !s.used.get(i) {
+		if !used.get(i) {
 			i++
 			continue
 		}
 		j := i
-		for j < s.dataBlocks && s.used.get(j) {
+		for j < snap.dataBlocks && used.get(j) {
 			j++
 		}
 		runs = append(runs, [2]uint64{i, j - i})

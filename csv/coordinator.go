@@ -355,14 +355,14 @@ func (c *Coordinator) commitOnce(forceCheckpoint bool) error {
 	}
 	emit()
 	var cpHeader *checkpointHeader
-	var cpPayload []byte
+	var cpSnap *stateSnapshot
 	if !c.cpRunning && (forceCheckpoint || head-c.tail > c.sb.JournalBlocks/2) {
 		c.cpGen++
 		c.cpRunning = true
 		cpHeader = &checkpointHeader{generation: c.cpGen, tag: c.tag, journalPos: head, nextSeq: seq, epoch: c.epoch, createdUnix: time.Now().UnixNano()}
 		c.cmu.Unlock()
 		began := time.Now()
-		cpPayload = encodeState(c.st)
+		cpSnap = snapshotState(c.st)
 		pause := time.Since(began)
 		c.cmu.Lock()
 		c.stats.MaxCheckpointPause = max(c.stats.MaxCheckpointPause, pause)
@@ -375,7 +375,7 @@ func (c *Coordinator) commitOnce(forceCheckpoint bool) error {
 	cpDone := make(chan error, 1)
 	if cpHeader != nil {
 		go func() {
-			err := writeCheckpoint(c.dev, c.sb, cpHeader, cpPayload)
+			err := writeCheckpoint(c.dev, c.sb, cpHeader, cpSnap.encode())
 			c.cmu.Lock()
 			c.cpRunning = false
 			if err == nil {
