@@ -358,12 +358,15 @@ func (v *VirtualDisk) readRegion(dst []byte, off int64) error {
 	a0 := off / BlockSize * BlockSize
 	a1 := (off + int64(len(dst)) + BlockSize - 1) / BlockSize * BlockSize
 	s := v.slabs[off/v.slabSize]
+	// Reads of one slab go to one copy, so a sequential stream stays sequential on one disk;
+	// consecutive slabs alternate copies, which spreads load across disks.
+	hint := s.index
 	if a0 == off && a1 == off+int64(len(dst)) && isAligned(dst) {
-		return s.readVerified(dst, a0-s.index*v.slabSize, region)
+		return s.readVerified(dst, a0-s.index*v.slabSize, hint)
 	}
 	buf, put := scratch(int(a1 - a0))
 	defer put()
-	if err := s.readVerified(buf, a0-s.index*v.slabSize, region); err != nil {
+	if err := s.readVerified(buf, a0-s.index*v.slabSize, hint); err != nil {
 		return err
 	}
 	copy(dst, buf[off-a0:])
