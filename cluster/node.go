@@ -157,6 +157,7 @@ type Daemon struct {
 	clients   map[string]*Client
 
 	started time.Time
+	logs    *logRing
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 }
@@ -169,7 +170,7 @@ func StartNode(cfg NodeConfig) (*Daemon, error) {
 	if cfg.Registry == nil {
 		cfg.Registry = NewRegistry()
 	}
-	n := &Daemon{cfg: cfg, clients: map[string]*Client{}, started: time.Now()}
+	n := &Daemon{cfg: cfg, clients: map[string]*Client{}, started: time.Now(), logs: &logRing{}}
 	b, err := os.ReadFile(filepath.Join(cfg.DataDir, "node.json"))
 	if err != nil {
 		return nil, fmt.Errorf("start node: no cluster identity (run `sofsctl cluster create` or `sofsd node --join`): %w", err)
@@ -177,6 +178,9 @@ func StartNode(cfg NodeConfig) (*Daemon, error) {
 	if err := json.Unmarshal(b, &n.meta); err != nil {
 		return nil, fmt.Errorf("start node: node.json: %w", err)
 	}
+	// Every record also goes to an in-memory ring served at /v1/log for `sofsctl cluster log`.
+	cfg.Log = slog.New(&ringHandler{next: cfg.Log.Handler(), ring: n.logs, node: n.meta.ID})
+	n.cfg.Log = cfg.Log
 	n.log = cfg.Log.With("node", n.meta.ID)
 	if n.profile, err = ProfileByName(cfg.Profile); err != nil {
 		return nil, err
@@ -557,6 +561,13 @@ func (n *Daemon) adminHandler() http.Handler {
 	})
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, n.Status()) })
 	mux.Handle("GET /metrics", n.metricsHandler())
+	mux.HandleFunc("GET /v1/log", func(w http.ResponseWriter, r *http.Request) {
+		since, err := time.Parse(time.RFC3339Nano, r.URL.Query().Get("since"))
+		if err != nil {
+			since = time.Now().Add(-10 * time.Minute)
+		}
+		writeJSON(w, n.logs.since(since))
+	})
 	mux.HandleFunc("POST /v1/propose", func(w http.ResponseWriter, r *http.Request) {
 		var c Command
 		if err := json.NewDecoder(r.Body).Decode(&c); err != nil {

@@ -16,7 +16,7 @@ import (
 func startSingleNode(t *testing.T, host string) (*Daemon, *TLSIdentity) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "n1")
-	addr := host + ":0"
+	addr := host + ":3343"
 	if err := CreateCluster(dir, "sec", "n1", addr); err != nil {
 		t.Fatal(err)
 	}
@@ -135,5 +135,27 @@ func TestMetricsOnAdminListener(t *testing.T) {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("metrics lack %q:\n%s", want, b)
 		}
+	}
+}
+
+func TestGatherLogHasComponentTags(t *testing.T) {
+	d, admin := startSingleNode(t, loopbackBase()+"66")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	recs, missing, err := GatherLog(ctx, admin, d.Addr(), time.Now().Add(-time.Minute))
+	if err != nil || len(missing) > 0 {
+		t.Fatalf("%v %v", err, missing)
+	}
+	found := false
+	for i, r := range recs {
+		if i > 0 && r.Time.Before(recs[i-1].Time) {
+			t.Fatal("log not in time order")
+		}
+		if r.Component == "NODE" && r.Msg == "node started" && r.Node == "n1" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no [NODE] start record among %d records", len(recs))
 	}
 }

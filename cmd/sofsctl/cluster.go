@@ -308,6 +308,39 @@ func init() {
 	update.Flags().DurationVar(&rebootTimeout, "reboot-timeout", 15*time.Minute, "how long to wait for a node to come back")
 	update.MarkFlagRequired("command")
 
-	root.AddCommand(create, token, status, gum, events, set, update)
+	var since time.Duration
+	logCmd := &cobra.Command{
+		Use:   "log",
+		Short: "gather every node's log into one time-ordered listing (like Get-ClusterLog)",
+		RunE: func(*cobra.Command, []string) error {
+			id, err := cluster.LoadClientDir(clusterCreds)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := opCtx()
+			defer cancel()
+			recs, missing, err := cluster.GatherLog(ctx, id, clusterNode, time.Now().Add(-since))
+			if err != nil {
+				return err
+			}
+			for _, m := range missing {
+				fmt.Fprintln(os.Stderr, "unreachable:", m)
+			}
+			if clusterOutput == "json" {
+				enc := json.NewEncoder(os.Stdout)
+				for _, r := range recs {
+					enc.Encode(r)
+				}
+				return nil
+			}
+			for _, r := range recs {
+				fmt.Printf("%s %-4s [%s] %-5s %s %s\n", r.Time.UTC().Format("2006-01-02T15:04:05.000000Z"), r.Node, r.Component, r.Level, r.Msg, r.Attrs)
+			}
+			return nil
+		},
+	}
+	logCmd.Flags().DurationVar(&since, "since", 10*time.Minute, "how far back")
+
+	root.AddCommand(create, token, status, gum, events, set, update, logCmd)
 	addCommand(root)
 }
