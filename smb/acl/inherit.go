@@ -28,7 +28,7 @@ func Inherit(parent *SecurityDescriptor, tok Token, isDir bool) *SecurityDescrip
 		pd, ps = parent.DACL, parent.SACL
 	}
 	if aces := inheritACEs(pd, owner, group, isDir); len(aces) > 0 {
-		sd.DACL = &ACL{Revision: pd.Revision, ACEs: aces}
+		sd.DACL = &ACL{Revision: revisionFor(aces), ACEs: aces}
 		sd.Control |= DACLAutoInherited
 	} else {
 		sd.DACL = &ACL{Revision: ACLRevision, ACEs: []ACE{
@@ -37,7 +37,7 @@ func Inherit(parent *SecurityDescriptor, tok Token, isDir bool) *SecurityDescrip
 		}}
 	}
 	if aces := inheritACEs(ps, owner, group, isDir); len(aces) > 0 {
-		sd.SACL = &ACL{Revision: ps.Revision, ACEs: aces}
+		sd.SACL = &ACL{Revision: revisionFor(aces), ACEs: aces}
 		sd.Control |= SACLPresent | SACLAutoInherited
 	}
 	return sd
@@ -95,6 +95,17 @@ func inheritACEs(l *ACL, owner, group SID, isDir bool) []ACE {
 		}
 	}
 	return out
+}
+
+// revisionFor is the revision a new ACL needs: 4 (ACL_REVISION_DS) only when it holds object ACEs
+// (MS-DTYP 2.4.5), which is also what Samba writes for inherited ACLs.
+func revisionFor(aces []ACE) uint8 {
+	for i := range aces {
+		if isObjectACE(aces[i].Type) {
+			return ACLRevisionDS
+		}
+	}
+	return ACLRevision
 }
 
 func cloneBytes(b []byte) []byte {

@@ -109,6 +109,15 @@ func maskSDDL(m uint32) string {
 			return r.name
 		}
 	}
+	if m != 0 && m&^genericBits == 0 {
+		var b strings.Builder
+		for _, r := range rightNames[4:8] {
+			if m&r.m != 0 {
+				b.WriteString(r.name)
+			}
+		}
+		return b.String()
+	}
 	return fmt.Sprintf("0x%x", m)
 }
 

@@ -1,0 +1,124 @@
+package acl
+
+import (
+	"errors"
+	"testing"
+)
+
+var (
+	alice    = MustParseSID("S-1-5-21-1000-2000-3000-1001")
+	bob      = MustParseSID("S-1-5-21-1000-2000-3000-1002")
+	staff    = MustParseSID("S-1-5-21-1000-2000-3000-2001")
+	aliceTok = Token{User: alice, Groups: []SID{staff, AuthenticatedUsersSID}}
+	bobTok   = Token{User: bob, Groups: []SID{AuthenticatedUsersSID}}
+	adminTok = Token{User: MustParseSID("S-1-5-21-1000-2000-3000-500"), Groups: []SID{AuthenticatedUsersSID}, Admin: true}
+)
+
+// sddlWithOwner parses SDDL and replaces the aliases "O:alice" style owners used in the table.
+func sdFor(t *testing.T, sddl string) *SecurityDescriptor {
+	t.Helper()
+	sd, err := ParseSDDL(sddl)
+	if err != nil {
+		t.Fatalf("ParseSDDL(%q): %v", sddl, err)
+	}
+	return sd
+}
+
+func TestAccessCheck(t *testing.T) {
+	a, b, st := alice.String(), bob.String(), staff.String()
+	cases := []struct {
+		name    string
+		sddl    string // nil descriptor when "-"
+		tok     Token
+		desired uint32
+		granted uint32 // 0 means access denied
+	}{
+		{"no descriptor grants all", "-", bobTok, FileReadData | WriteDAC, FileReadData | WriteDAC},
+		{"null DACL grants all", "O:" + a + "D:NO_ACCESS_CONTROL", bobTok, GenericAll, FileAllAccess},
+		{"null DACL max allowed", "O:" + a + "D:NO_ACCESS_CONTROL", bobTok, MaximumAllowed, FileAllAccess},
+		{"empty DACL denies others", "O:" + a + "D:", bobTok, FileReadData, 0},
+		{"empty DACL max allowed for others is denied", "O:" + a + "D:", bobTok, MaximumAllowed, 0},
+		{"empty DACL leaves owner READ_CONTROL|WRITE_DAC", "O:" + a + "D:", aliceTok, MaximumAllowed, ReadControl | WriteDAC},
+		{"empty DACL owner may rewrite it", "O:" + a + "D:", aliceTok, WriteDAC, WriteDAC},
+		{"empty DACL owner still cannot read data", "O:" + a + "D:", aliceTok, FileReadData, 0},
+		{"owner rights via group ownership", "O:" + st + "D:", aliceTok, ReadControl, ReadControl},
+		{"OWNER RIGHTS ACE replaces implicit rights", "O:" + a + "D:(A;;RC;;;OW)", aliceTok, MaximumAllowed, ReadControl},
+		{"OWNER RIGHTS ACE: no WRITE_DAC", "O:" + a + "D:(A;;RC;;;OW)", aliceTok, WriteDAC, 0},
+		{"OWNER RIGHTS ACE is ignored for non-owners", "O:" + a + "D:(A;;FA;;;OW)", bobTok, ReadControl, 0},
+		{"allow everyone read", "O:" + a + "D:(A;;FR;;;WD)", bobTok, FileReadData, FileReadData},
+		{"generic read is mapped", "O:" + a + "D:(A;;FR;;;WD)", bobTok, GenericRead, FileGenericRead},
+		{"generic write not granted by FR", "O:" + a + "D:(A;;FR;;;WD)", bobTok, GenericWrite, 0},
+		{"generic ACE mask is mapped", "O:" + a + "D:(A;;GA;;;AU)", bobTok, MaximumAllowed, FileAllAccess},
+		{"max allowed is the union of allows", "O:" + a + "D:(A;;FR;;;WD)(A;;FX;;;AU)", bobTok, MaximumAllowed, FileGenericRead | FileGenericExecute},
+		{"max allowed plus a bit it covers", "O:" + a + "D:(A;;FR;;;WD)", bobTok, MaximumAllowed | FileReadData, FileGenericRead},
+		{"max allowed plus a bit it lacks", "O:" + a + "D:(A;;FR;;;WD)", bobTok, MaximumAllowed | FileWriteData, 0},
+		{"deny before allow wins", "O:" + a + "D:(D;;0x2;;;" + b + ")(A;;FA;;;WD)", bobTok, FileWriteData, 0},
+		{"deny before allow: other bits still granted", "O:" + a + "D:(D;;0x2;;;" + b + ")(A;;FA;;;WD)", bobTok, FileReadData, FileReadData},
+		{"deny before allow under max allowed", "O:" + a + "D:(D;;0x2;;;" + b + ")(A;;FA;;;WD)", bobTok, MaximumAllowed, FileAllAccess &^ FileWriteData},
+		{"allow before deny: allow already granted", "O:" + a + "D:(A;;FA;;;WD)(D;;0x2;;;" + b + ")", bobTok, FileWriteData, FileWriteData},
+		{"deny for another SID does not apply", "O:" + a + "D:(D;;FA;;;" + a + ")(A;;FA;;;WD)", bobTok, FileWriteData, FileWriteData},
+		{"deny via group", "O:" + a + "D:(D;;SD;;;" + st + ")(A;;FA;;;WD)", aliceTok, Delete, 0},
+		{"deny cannot take the owner's implicit rights", "O:" + a + "D:(D;;FA;;;" + a + ")", aliceTok, ReadControl | WriteDAC, ReadControl | WriteDAC},
+		{"inherit-only ACE does not apply", "O:" + a + "D:(A;OICIIO;FA;;;WD)", bobTok, FileReadData, 0},
+		{"inherit-only deny does not apply", "O:" + a + "D:(D;IO;FA;;;WD)(A;;FA;;;WD)", bobTok, FileReadData, FileReadData},
+		{"inherited ACE applies", "O:" + a + "D:(A;ID;FR;;;WD)", bobTok, FileReadData, FileReadData},
+		{"audit ACE in DACL ignored", "O:" + a + "D:(AU;SA;FA;;;WD)", bobTok, FileReadData, 0},
+		{"CREATOR OWNER ACE does not match the owner", "O:" + a + "D:(A;;FA;;;CO)", aliceTok, FileReadData, 0},
+		{"admin may take ownership", "O:" + a + "D:", adminTok, WriteOwner, WriteOwner},
+		{"admin has no data access by privilege", "O:" + a + "D:", adminTok, FileReadData, 0},
+		{"admin via BA ACE", "O:" + a + "D:(A;;FA;;;BA)", adminTok, FileReadData | Delete, FileReadData | Delete},
+		{"non-admin is not BA", "O:" + a + "D:(A;;FA;;;BA)", bobTok, FileReadData, 0},
+		{"ACCESS_SYSTEM_SECURITY needs the privilege", "O:" + a + "D:(A;;FA;;;WD)", bobTok, AccessSystemSecurity, 0},
+		{"admin gets ACCESS_SYSTEM_SECURITY", "O:" + a + "D:(A;;FA;;;WD)", adminTok, AccessSystemSecurity | FileReadData, AccessSystemSecurity | FileReadData},
+		{"max allowed does not add ACCESS_SYSTEM_SECURITY", "O:" + a + "D:(A;;FA;;;WD)", adminTok, MaximumAllowed, FileAllAccess},
+		{"everyone is implicit", "O:" + a + "D:(A;;0x1;;;WD)", Token{User: bob}, FileReadData, FileReadData},
+		{"AU comes from the token's groups", "O:" + a + "D:(A;;0x1;;;AU)", Token{User: bob}, FileReadData, 0},
+		{"modify lacks WRITE_DAC", "O:" + a + "D:(A;;0x1301bf;;;AU)", bobTok, WriteDAC, 0},
+		{"modify has DELETE", "O:" + a + "D:(A;;0x1301bf;;;AU)", bobTok, Delete | FileWriteData | FileAppendData, Delete | FileWriteData | FileAppendData},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var sd *SecurityDescriptor
+			if c.sddl != "-" {
+				sd = sdFor(t, c.sddl)
+				// Decode the encoded form, as the server will read it from storage.
+				var err error
+				if sd, err = Decode(sd.Encode()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := AccessCheck(sd, c.tok, c.desired)
+			if c.granted == 0 {
+				if !errors.Is(err, ErrAccessDenied) {
+					t.Fatalf("AccessCheck(%#x) = %#x, %v; want access denied", c.desired, got, err)
+				}
+				return
+			}
+			if err != nil || got != c.granted {
+				t.Fatalf("AccessCheck(%#x) = %#x, %v; want %#x", c.desired, got, err, c.granted)
+			}
+		})
+	}
+}
+
+func TestGenericMapping(t *testing.T) {
+	cases := map[uint32]uint32{
+		GenericRead:                       0x120089,
+		GenericWrite:                      0x120116,
+		GenericExecute:                    0x1200a0,
+		GenericAll:                        0x1f01ff,
+		GenericRead | GenericExecute:      0x1200a9,
+		GenericRead | Delete:              0x130089,
+		FileReadData:                      FileReadData,
+		MaximumAllowed | GenericWrite:     MaximumAllowed | 0x120116,
+		AccessSystemSecurity | GenericAll: AccessSystemSecurity | 0x1f01ff,
+	}
+	for in, want := range cases {
+		if got := GenericMapping(in); got != want {
+			t.Errorf("GenericMapping(%#x) = %#x, want %#x", in, got, want)
+		}
+	}
+	if FileModify != 0x1301bf {
+		t.Errorf("FileModify = %#x", FileModify)
+	}
+}
