@@ -266,24 +266,27 @@ func TestRealTrafficSecurityDescriptors(t *testing.T) {
 }
 
 // TestMutatedRealTrafficBoundedAllocation overwrites every 2- and 4-byte
-// aligned field of every recorded message with all-ones (the value most
-// likely to turn a length or offset into a huge allocation or an
-// out-of-range slice) and decodes it: no panic, and allocation stays
-// proportional to the input.
+// aligned field (in the first 512 bytes) of every recorded message with
+// all-ones, zero and 0x7F.. (the values most likely to turn a length or
+// offset into a huge allocation, an out-of-range slice or a loop that does
+// not advance) and decodes it: no panic, and allocation stays proportional
+// to the input.
 func TestMutatedRealTrafficBoundedAllocation(t *testing.T) {
 	mutations := 0
 	for name, mk := range messageDecoders {
 		for _, msg := range readSeeds(t, "FuzzDecode"+name) {
 			m := make([]byte, len(msg))
-			for width := 2; width <= 4; width += 2 {
-				for off := 0; off+width <= len(msg) && off < 256; off += width {
-					copy(m, msg)
-					for i := 0; i < width; i++ {
-						m[off+i] = 0xFF
-					}
-					mutations++
-					if got := allocBytes(func() { _ = mk().Decode(m) }, allocBound(len(m))); got > allocBound(len(m)) {
-						t.Errorf("%s: field at %d (width %d) set to all-ones: decoding %d bytes allocated %d", name, off, width, len(m), got)
+			for _, fill := range []byte{0xFF, 0x00, 0x7F} {
+				for width := 2; width <= 4; width += 2 {
+					for off := 0; off+width <= len(msg) && off < 512; off += width {
+						copy(m, msg)
+						for i := 0; i < width; i++ {
+							m[off+i] = fill
+						}
+						mutations++
+						if got := allocBytes(func() { _ = mk().Decode(m) }, allocBound(len(m))); got > allocBound(len(m)) {
+							t.Errorf("%s: field at %d (width %d) set to %#x: decoding %d bytes allocated %d", name, off, width, fill, len(m), got)
+						}
 					}
 				}
 			}
