@@ -485,27 +485,24 @@ func (n *Daemon) reconcileVoters(ctx context.Context) {
 	if len(members) == 0 {
 		return
 	}
-	want := DesiredVoters(members, tie)
-	for _, id := range want {
-		if !voters[id] {
-			n.log.Info("dynamic quorum: giving vote", "component", "QUORUM", "member", id)
-			n.store.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr[id]), 0, 5*time.Second).Error()
-			return
-		}
-	}
-	if len(want) > 0 && !slices.Contains(want, n.meta.ID) {
-		// This leader should lose its vote (e.g. the tie-breaker is elsewhere): hand
-		// leadership to a node that keeps its vote; the new leader removes ours.
-		n.log.Info("dynamic quorum: transferring leadership before giving up vote", "component", "QUORUM", "to", want[0])
-		n.store.raft.LeadershipTransferToServer(raft.ServerID(want[0]), raft.ServerAddress(addr[want[0]])).Error()
-		return
-	}
+	var current []string
 	for id := range voters {
-		if !slices.Contains(want, id) && id != n.meta.ID {
-			n.log.Info("dynamic quorum: removing vote", "component", "QUORUM", "member", id)
-			n.store.raft.DemoteVoter(raft.ServerID(id), 0, 5*time.Second).Error()
-			return
-		}
+		current = append(current, id)
+	}
+	want := DesiredVoters(members, tie)
+	switch ch := NextVoteChange(current, members, tie, n.meta.ID); ch.Kind {
+	case VoteAdd:
+		n.log.Info("dynamic quorum: giving vote", "component", "QUORUM", "member", ch.ID)
+		n.store.raft.AddVoter(raft.ServerID(ch.ID), raft.ServerAddress(addr[ch.ID]), 0, 5*time.Second).Error()
+		return
+	case VoteTransferLeadership:
+		n.log.Info("dynamic quorum: transferring leadership before giving up vote", "component", "QUORUM", "to", ch.ID)
+		n.store.raft.LeadershipTransferToServer(raft.ServerID(ch.ID), raft.ServerAddress(addr[ch.ID])).Error()
+		return
+	case VoteRemove:
+		n.log.Info("dynamic quorum: removing vote", "component", "QUORUM", "member", ch.ID)
+		n.store.raft.DemoteVoter(raft.ServerID(ch.ID), 0, 5*time.Second).Error()
+		return
 	}
 	for _, m := range members {
 		if !inConfig[m.ID] && addr[m.ID] != "" {

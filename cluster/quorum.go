@@ -183,3 +183,69 @@ func (d *leaseDriver) run(stop <-chan struct{}) {
 		}
 	}
 }
+
+// VoteChangeKind is one step of dynamic quorum.
+type VoteChangeKind int
+
+const (
+	VoteNone VoteChangeKind = iota
+	VoteAdd
+	VoteRemove
+	// VoteTransferLeadership: the leader must lose its vote; hand leadership to ID first.
+	VoteTransferLeadership
+)
+
+// VoteChange is the next single raft membership change dynamic quorum asks for.
+type VoteChange struct {
+	Kind VoteChangeKind
+	ID   string
+}
+
+// NextVoteChange is the pure decision behind dynamic quorum: given the current voters, the
+// members and who leads, the one change to make next (raft changes membership one server at
+// a time). Votes are added before any is removed; votes of down members go first; and a
+// removal is only proposed if the live members keep a majority of the remaining votes, so a
+// sequence of changes never strands a cluster that had quorum.
+func NextVoteChange(current []string, members []VoteMember, tieBreaker, leader string) VoteChange {
+	want := DesiredVoters(members, tieBreaker)
+	if len(want) == 0 {
+		return VoteChange{}
+	}
+	for _, id := range want {
+		if !slices.Contains(current, id) {
+			return VoteChange{VoteAdd, id}
+		}
+	}
+	var up []string
+	for _, m := range members {
+		if m.Up {
+			up = append(up, m.ID)
+		}
+	}
+	cur := slices.Sorted(slices.Values(current))
+	// Down voters first.
+	slices.SortStableFunc(cur, func(a, b string) int {
+		ua, ub := slices.Contains(up, a), slices.Contains(up, b)
+		switch {
+		case ua == ub:
+			return 0
+		case !ua:
+			return -1
+		}
+		return 1
+	})
+	for _, id := range cur {
+		if slices.Contains(want, id) {
+			continue
+		}
+		rest := slices.DeleteFunc(slices.Clone(cur), func(v string) bool { return v == id })
+		if !HasQuorum(rest, up) {
+			continue
+		}
+		if id == leader {
+			return VoteChange{VoteTransferLeadership, want[0]}
+		}
+		return VoteChange{VoteRemove, id}
+	}
+	return VoteChange{}
+}

@@ -194,3 +194,75 @@ func TestProfilesFenceCoversLease(t *testing.T) {
 		}
 	}
 }
+
+// TestNextVoteChangeNeverStrandsQuorum applies NextVoteChange step by step from random
+// configurations where the live members hold quorum, with members failing and returning in
+// between, and checks that no step takes quorum away from the live members and that the
+// sequence converges to DesiredVoters.
+func TestNextVoteChangeNeverStrandsQuorum(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(1, 6).Draw(t, "nodes")
+		var members []VoteMember
+		var voters []string
+		for i := range n {
+			id := fmt.Sprintf("n%d", i)
+			members = append(members, VoteMember{ID: id, Up: true})
+			voters = append(voters, id)
+		}
+		if rapid.Bool().Draw(t, "witness") {
+			members = append(members, VoteMember{ID: "w", Witness: true, Up: true})
+		}
+		tie := fmt.Sprintf("n%d", rapid.IntRange(0, n-1).Draw(t, "tie"))
+		up := func() []string {
+			var out []string
+			for _, m := range members {
+				if m.Up {
+					out = append(out, m.ID)
+				}
+			}
+			return out
+		}
+		for range rapid.IntRange(1, 12).Draw(t, "events") {
+			// One member fails or returns, but only while quorum holds (otherwise nothing can
+			// change anyway) — then dynamic quorum runs to a fixed point.
+			i := rapid.IntRange(0, len(members)-1).Draw(t, "member")
+			members[i].Up = !members[i].Up
+			if !HasQuorum(voters, up()) {
+				members[i].Up = !members[i].Up
+				continue
+			}
+			leader := ""
+			for _, v := range voters {
+				if slices.Contains(up(), v) {
+					leader = v
+					break
+				}
+			}
+			for step := 0; ; step++ {
+				if step > 20 {
+					t.Fatalf("no convergence: voters %v members %+v", voters, members)
+				}
+				ch := NextVoteChange(voters, members, tie, leader)
+				switch ch.Kind {
+				case VoteNone:
+				case VoteAdd:
+					voters = append(voters, ch.ID)
+				case VoteRemove:
+					voters = slices.DeleteFunc(voters, func(v string) bool { return v == ch.ID })
+				case VoteTransferLeadership:
+					leader = ch.ID
+					continue
+				}
+				if !HasQuorum(voters, up()) {
+					t.Fatalf("change %+v left live %v without quorum of %v", ch, up(), voters)
+				}
+				if ch.Kind == VoteNone {
+					break
+				}
+			}
+			if want := DesiredVoters(members, tie); len(want) > 0 && !slices.Equal(slices.Sorted(slices.Values(voters)), want) {
+				t.Fatalf("converged to %v, want %v", voters, want)
+			}
+		}
+	})
+}
