@@ -381,6 +381,20 @@ func TestQuorumLossTakesResourcesOfflineWithinLease(t *testing.T) {
 	if d := offAt.Sub(cut); d > time.Second+FastTiming.Heartbeat+500*time.Millisecond {
 		t.Fatalf("n3 went offline %v after the cut", d)
 	}
+	// Heal the partition: n3 rejoins, catches up on the config DB and, once the failure
+	// detector (here: the test) reports it up, may host groups again.
+	for i := range 2 {
+		c.trans[2].Connect(c.trans[i].LocalAddr(), c.trans[i])
+		c.trans[i].Connect(c.trans[2].LocalAddr(), c.trans[2])
+	}
+	c.apply(t, Command{Op: OpSetNodeState, Name: "n3", NodeState: NodeUp})
+	c.waitState(t, 2, "n3 caught up", 10*time.Second, func(s *State) bool { return s.Nodes["n3"].State == NodeUp })
+	if err := c.admin(0).Move(context.Background(), "g", "n3"); err != nil {
+		t.Fatalf("after healing, moving back to n3: %v", err)
+	}
+	if !c.markers[2].IsOnline("r") {
+		t.Fatal("r not online on healed n3")
+	}
 }
 
 func TestPendingTimeoutFailsGroupOver(t *testing.T) {
