@@ -558,6 +558,7 @@ func (n *Daemon) adminHandler() http.Handler {
 	})
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, n.Status()) })
 	mux.Handle("GET /metrics", n.metricsHandler())
+	n.validateHandlers(mux)
 	mux.HandleFunc("GET /v1/log", func(w http.ResponseWriter, r *http.Request) {
 		since, err := time.Parse(time.RFC3339Nano, r.URL.Query().Get("since"))
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -377,6 +378,25 @@ func TestProcessThreeNodesFormElectAndSurviveLeaderKill(t *testing.T) {
 	}
 	if err := CheckMarkerOverlap(recs); err != nil {
 		t.Fatal(err)
+	}
+	// Validation names the dead node as unreachable and passes the rest.
+	rep, err := Validate(ctx, c.admin, l2.addr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failed []string
+	for _, ch := range rep.Checks {
+		if !ch.OK {
+			failed = append(failed, ch.Check)
+		}
+	}
+	if len(failed) == 0 || !slices.ContainsFunc(failed, func(s string) bool { return s == "reach "+l.id }) {
+		t.Fatalf("validate with %s dead: failed checks %v", l.id, failed)
+	}
+	for _, f := range failed {
+		if !strings.Contains(f, l.id) {
+			t.Fatalf("validate failed a check not involving the dead node: %v", rep.Checks)
+		}
 	}
 	// The killed node restarts from its data dir and rejoins.
 	c.start(l)

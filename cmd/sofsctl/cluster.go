@@ -341,6 +341,41 @@ func init() {
 	}
 	logCmd.Flags().DurationVar(&since, "since", 10*time.Minute, "how far back")
 
-	root.AddCommand(create, token, status, gum, events, set, update, logCmd)
+	var maxSkew time.Duration
+	validate := &cobra.Command{
+		Use:   "validate",
+		Short: "check reachability between all nodes, versions, kernels and clock skew",
+		RunE: func(*cobra.Command, []string) error {
+			id, err := cluster.LoadClientDir(clusterCreds)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := opCtx()
+			defer cancel()
+			rep, err := cluster.Validate(ctx, id, clusterNode, maxSkew)
+			if err != nil {
+				return err
+			}
+			if err := output(rep, func(w *tabwriter.Writer) {
+				fmt.Fprintln(w, "CHECK\tRESULT\tDETAIL")
+				for _, c := range rep.Checks {
+					res := "ok"
+					if !c.OK {
+						res = "FAILED"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\n", c.Check, res, c.Detail)
+				}
+			}); err != nil {
+				return err
+			}
+			if rep.Failed > 0 {
+				return fmt.Errorf("%d checks failed", rep.Failed)
+			}
+			return nil
+		},
+	}
+	validate.Flags().DurationVar(&maxSkew, "max-skew", 2*time.Second, "largest acceptable clock skew")
+
+	root.AddCommand(create, token, status, gum, events, set, update, logCmd, validate)
 	addCommand(root)
 }
