@@ -169,6 +169,11 @@ func decodeACE(b []byte) (ACE, int, error) {
 	if size < 4 || size > len(b) {
 		return ACE{}, 0, fmt.Errorf("ACE size %d with %d bytes left: %w", size, len(b), ErrMalformed)
 	}
+	// Windows keeps every ACE 4-byte aligned (RtlValidAcl rejects others) and Samba's encoder
+	// does too; insisting on it keeps every part of a descriptor we write aligned.
+	if size%4 != 0 {
+		return ACE{}, 0, fmt.Errorf("ACE size %d is not a multiple of 4: %w", size, ErrMalformed)
+	}
 	body := b[4:size]
 	switch {
 	case hasMaskAndSID(a.Type):
@@ -352,8 +357,8 @@ func (sd *SecurityDescriptor) Validate() error {
 					return err
 				}
 			}
-			if a.size() > 0xffff {
-				return fmt.Errorf("%s ACE %d is %d bytes: %w", l.name, i, a.size(), ErrMalformed)
+			if a.size() > 0xffff || a.size()%4 != 0 {
+				return fmt.Errorf("%s ACE %d is %d bytes (at most 65535, a multiple of 4): %w", l.name, i, a.size(), ErrMalformed)
 			}
 		}
 	}

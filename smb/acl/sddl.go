@@ -190,13 +190,15 @@ func (sd *SecurityDescriptor) SDDL() string {
 				}
 			}
 			b.WriteString(typ + ";")
-			for _, f := range aceFlagNames {
-				if a.Flags&f.f != 0 {
-					b.WriteString(f.name)
+			if a.Flags&^(inheritanceFlags|InheritedACE|SuccessfulAccessFlag|FailedAccessFlag) != 0 {
+				// A flag SDDL has no letters for: print them all as one number.
+				fmt.Fprintf(&b, "0x%x", a.Flags)
+			} else {
+				for _, f := range aceFlagNames {
+					if a.Flags&f.f != 0 {
+						b.WriteString(f.name)
+					}
 				}
-			}
-			if rest := a.Flags &^ (inheritanceFlags | InheritedACE | SuccessfulAccessFlag | FailedAccessFlag); rest != 0 {
-				fmt.Fprintf(&b, "0x%x", rest)
 			}
 			b.WriteString(";" + maskSDDL(a.Mask) + ";;;" + sidSDDL(a.SID) + ")")
 		}
@@ -338,6 +340,14 @@ func parseSDDLACE(s string) (ACE, error) {
 	}
 	if !found {
 		return ACE{}, fmt.Errorf("ACE type %q: %w", f[0], ErrMalformed)
+	}
+	if strings.HasPrefix(f[1], "0x") {
+		v, err := strconv.ParseUint(f[1][2:], 16, 8)
+		if err != nil {
+			return ACE{}, fmt.Errorf("ACE flags %q: %w", f[1], ErrMalformed)
+		}
+		a.Flags = uint8(v)
+		f[1] = ""
 	}
 	if len(f[1])%2 != 0 {
 		return ACE{}, fmt.Errorf("ACE flags %q: %w", f[1], ErrMalformed)
