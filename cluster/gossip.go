@@ -166,7 +166,7 @@ func gossipKey(caCert, caKey []byte) []byte {
 }
 
 // startGossip starts memberlist for node id on the mux.
-func startGossip(nodeID string, id *TLSIdentity, mux *Mux, key []byte, p Profile, log *slog.Logger) (*memberlist.Memberlist, error) {
+func startGossip(nodeID string, id *TLSIdentity, mux *Mux, key []byte, p Profile, log *slog.Logger, events chan memberlist.NodeEvent) (*memberlist.Memberlist, error) {
 	addr := mux.Addr().(*net.TCPAddr)
 	tr, err := newGossipTransport(id, addr, mux.Listener(tagMemberlist))
 	if err != nil {
@@ -184,6 +184,9 @@ func startGossip(nodeID string, id *TLSIdentity, mux *Mux, key []byte, p Profile
 	c.GossipVerifyIncoming, c.GossipVerifyOutgoing = true, true
 	c.Logger = log2std(log.With("component", "MEMBER"))
 	c.DeadNodeReclaimTime = time.Second // a restarted node may rejoin under its name at once
+	if events != nil {
+		c.Events = pokeDelegate(events)
+	}
 	ml, err := memberlist.Create(c)
 	if err != nil {
 		tr.Shutdown()
@@ -213,3 +216,18 @@ func hostPort(addr string) (string, int) {
 	n, _ := strconv.Atoi(p)
 	return h, n
 }
+
+// pokeDelegate forwards membership events without ever blocking memberlist (a full channel
+// already holds a wake-up for the reconciler).
+type pokeDelegate chan memberlist.NodeEvent
+
+func (p pokeDelegate) send(t memberlist.NodeEventType, n *memberlist.Node) {
+	select {
+	case p <- memberlist.NodeEvent{Event: t, Node: n}:
+	default:
+	}
+}
+
+func (p pokeDelegate) NotifyJoin(n *memberlist.Node)   { p.send(memberlist.NodeJoin, n) }
+func (p pokeDelegate) NotifyLeave(n *memberlist.Node)  { p.send(memberlist.NodeLeave, n) }
+func (p pokeDelegate) NotifyUpdate(n *memberlist.Node) { p.send(memberlist.NodeUpdate, n) }

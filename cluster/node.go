@@ -227,7 +227,9 @@ func StartNode(cfg NodeConfig) (*Daemon, error) {
 	n.cancel = cancel
 	n.serveHTTP(n.mux.Listener(tagAdmin), n.adminHandler())
 	n.serveHTTP(n.mux.Listener(tagJoin), n.joinHandler())
-	if n.ml, err = startGossip(n.meta.ID, n.id, n.mux, gkey, n.profile, n.log); err != nil {
+	// Membership events wake the health reconciler at once (it also runs on a tick).
+	memberEvents := make(chan memberlist.NodeEvent, 64)
+	if n.ml, err = startGossip(n.meta.ID, n.id, n.mux, gkey, n.profile, n.log, memberEvents); err != nil {
 		return nil, err
 	}
 	if !n.meta.Witness {
@@ -241,7 +243,21 @@ func StartNode(cfg NodeConfig) (*Daemon, error) {
 	}
 	n.loop(ctx, "bootstrap", time.Second, n.bootstrapOnce)
 	n.loop(ctx, "gossip-join", 2*time.Second, n.gossipJoin)
-	n.loop(ctx, "health", 200*time.Millisecond, n.reconcileHealth)
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			n.reconcileHealth(ctx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-memberEvents:
+			case <-t.C:
+			}
+		}
+	}()
 	n.loop(ctx, "quorum", time.Second, n.reconcileVoters)
 	ok = true
 	n.log.Info("node started", "component", "NODE", "addr", n.mux.Addr().String(), "witness", n.meta.Witness, "profile", n.profile.Name)
