@@ -36,6 +36,7 @@ func BenchmarkMetadata(b *testing.B) {
 	b.Run("create-parallel", func(b *testing.B) {
 		v := benchVolume(b, 1<<30)
 		var n atomic.Int64
+		b.SetParallelism(16) // many clients: creates share journal flushes (group commit)
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				f, _, err := v.Open(ctx, fmt.Sprintf("f%d", n.Add(1)), vfs.OpenRequest{Disposition: vfs.Create})
