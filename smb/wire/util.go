@@ -97,7 +97,17 @@ func align8(n int) int { return (n + 7) &^ 7 }
 // by DecodeUTF16, which is written back as the original surrogate, so names
 // round-trip exactly.
 func AppendUTF16(b []byte, s string) []byte {
-	for i := 0; i < len(s); {
+	// ASCII fast path (most names): one zeroed grow, then only the low
+	// bytes are written.
+	start := len(b)
+	b = grow(b, 2*len(s))
+	i, j := 0, start
+	for ; i < len(s) && s[i] < utf8.RuneSelf; i++ {
+		b[j] = s[i]
+		j += 2
+	}
+	b = b[:j]
+	for i < len(s) {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			b = append(b, c, 0)
@@ -125,8 +135,12 @@ func AppendUTF16(b []byte, s string) []byte {
 
 // UTF16Len is the number of bytes AppendUTF16 writes for s.
 func UTF16Len(s string) int {
-	n := 0
-	for i := 0; i < len(s); {
+	i := 0
+	for i < len(s) && s[i] < utf8.RuneSelf {
+		i++
+	}
+	n := 2 * i
+	for i < len(s) {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			n += 2
