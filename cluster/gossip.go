@@ -32,12 +32,14 @@ type Profile struct {
 }
 
 // Profiles: "default" detects a dead node in <= 5 s, "fast" in <= 3 s (measured by
-// BenchmarkFailover). Suspicion always lasts exactly SuspicionMult probe intervals
+// BenchmarkFailover). With two survivors probing round-robin, a dead node is probed within two
+// probe intervals, so detection is at most about 5 ProbeInterval + ProbeTimeout plus the
+// leader's reaction (and an election if the leader died). Suspicion always lasts exactly SuspicionMult probe intervals
 // (SuspicionMaxTimeoutMult 1): memberlist's default lets an unconfirmed suspicion last up to
 // six times longer, which in a three-node cluster made detection take over 6 s.
 var (
-	ProfileDefault = withFence(Profile{Name: "default", ProbeInterval: 800 * time.Millisecond, ProbeTimeout: 400 * time.Millisecond, SuspicionMult: 3, Lease: 3 * time.Second})
-	ProfileFast    = withFence(Profile{Name: "fast", ProbeInterval: 400 * time.Millisecond, ProbeTimeout: 200 * time.Millisecond, SuspicionMult: 3, Lease: 1500 * time.Millisecond})
+	ProfileDefault = withFence(Profile{Name: "default", ProbeInterval: 700 * time.Millisecond, ProbeTimeout: 350 * time.Millisecond, SuspicionMult: 3, Lease: 3 * time.Second})
+	ProfileFast    = withFence(Profile{Name: "fast", ProbeInterval: 350 * time.Millisecond, ProbeTimeout: 200 * time.Millisecond, SuspicionMult: 3, Lease: 1500 * time.Millisecond})
 )
 
 // withFence sets FenceDelay so a failed node's groups never start elsewhere before its lease
