@@ -27,6 +27,9 @@ const (
 	ProtocolLevel = 1
 )
 
+// adminSubject is the common name of the administrator certificate.
+const adminSubject = "admin"
+
 // nodeMeta is the node's identity file (node.json in the data dir).
 type nodeMeta struct {
 	ID        string `json:"id"`
@@ -61,6 +64,9 @@ func CreateCluster(dataDir, name, nodeID, addr string) error {
 	if _, err := os.Stat(filepath.Join(dataDir, "node.json")); err == nil {
 		return fmt.Errorf("create cluster: %s already holds a node", dataDir)
 	}
+	if nodeID == "" || nodeID == adminSubject {
+		return fmt.Errorf("create cluster: invalid node id %q", nodeID)
+	}
 	ca, err := NewCA(name)
 	if err != nil {
 		return err
@@ -72,7 +78,7 @@ func CreateCluster(dataDir, name, nodeID, addr string) error {
 		}
 		subject := nodeID
 		if who == "admin" {
-			subject = "admin"
+			subject = adminSubject
 		}
 		cert, err := ca.Issue(subject, PublicKeyPEM(k), ipsOf(addr))
 		if err != nil {
@@ -637,6 +643,11 @@ func (n *Daemon) adminHandler() http.Handler {
 	// exec runs an update command on this node for an updating run. Only holders of a cluster
 	// certificate reach the admin API.
 	mux.HandleFunc("POST /v1/exec", func(w http.ResponseWriter, r *http.Request) {
+		// Only the administrator certificate may run commands; node certificates may not.
+		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 || r.TLS.PeerCertificates[0].Subject.CommonName != adminSubject {
+			http.Error(w, "exec needs the administrator certificate", http.StatusForbidden)
+			return
+		}
 		var in struct{ Command string }
 		json.NewDecoder(r.Body).Decode(&in)
 		n.log.Warn("running update command", "component", "UPDATE", "command", in.Command)
@@ -739,6 +750,9 @@ func (n *Daemon) admitJoin(ctx context.Context, req joinRequest) (*joinResponse,
 	}
 	if req.ID == "" || req.Addr == "" {
 		return nil, errors.New("join: id and addr are required")
+	}
+	if req.ID == adminSubject {
+		return nil, fmt.Errorf("join: node id %q is reserved", adminSubject)
 	}
 	var st *State
 	n.store.Read(func(s *State) { st = s.Clone() })

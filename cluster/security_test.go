@@ -113,6 +113,16 @@ func TestJoinTokenIsOneTimeAndChecked(t *testing.T) {
 	if _, err := NewClient(id, d.Addr()).Status(ctx); err != nil {
 		t.Fatalf("joined node's certificate refused: %v", err)
 	}
+	// A node certificate may not run commands on other nodes; only the administrator may.
+	var out execResult
+	err = NewClient(id, d.Addr()).do(ctx, "POST", "/v1/exec", map[string]string{"command": "true"}, &out)
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != http.StatusForbidden {
+		t.Fatalf("exec with a node certificate: %v", err)
+	}
+	if err := NewClient(admin, d.Addr()).do(ctx, "POST", "/v1/exec", map[string]string{"command": "echo hi"}, &out); err != nil || out.Output != "hi\n" {
+		t.Fatalf("exec with the admin certificate: %q %v", out.Output, err)
+	}
 	// ...and never again.
 	if err := JoinCluster(ctx, t.TempDir(), "n3", loopbackBase()+"64:3343", d.Addr(), tok, false); err == nil || !strings.Contains(err.Error(), "unknown or already used") {
 		t.Fatalf("token reuse: %v", err)
