@@ -129,17 +129,18 @@ func blocks(h *HeldLock, owner LockOwner, off, n uint64, exclusive, lockIntent b
 
 // Lock takes all ranges for owner, in order and all or nothing (MS-SMB2 3.3.5.14.2: when element
 // k fails, elements 0..k-1 of the request are not left locked; MS-FSA 2.1.5.8 for each element).
-// An element that conflicts with an earlier element of the same request (two overlapping
-// exclusive ranges, say) fails like any other conflict.
+// An element conflicts with held locks and with the earlier elements of the same request (two
+// overlapping exclusive ranges, say). A range past 2^64 is ErrInvalidRange.
 //
-// With wait false a conflict returns ErrLockConflict at once. With wait true Lock blocks until
+// With wait false, a request that cannot be granted now fails at once with the error of its
+// first failing element: ErrLockConflict or ErrInvalidRange. With wait true Lock blocks until
 // every range can be granted together, or until ctx ends (the ctx error is returned and nothing
-// is locked), or until owner is released by ReleaseAll (ErrRangeNotLocked). Waiting cannot
-// resolve a conflict inside the request itself, so that still fails at once. If the grant and
-// the end of ctx race, a granted lock wins and Lock returns nil: the locks are held.
+// is locked), or until owner is released by ReleaseAll (ErrRangeNotLocked). A request that can
+// never be granted (an invalid range, or elements conflicting with each other) fails at once
+// even then. While waiting the request holds none of its ranges. If the grant and the end of
+// ctx race, a granted lock wins and Lock returns nil: the locks are held.
 //
-// An invalid range anywhere fails the request with ErrInvalidRange, without waiting. An empty
-// ranges slice locks nothing and succeeds.
+// An empty ranges slice locks nothing and succeeds.
 func (t *LockTable) Lock(ctx context.Context, owner LockOwner, ranges []LockRange, wait bool) error {
 	return t.lock(ctx, owner, ranges, wait, nil)
 }
@@ -154,15 +155,19 @@ func (t *LockTable) LockOrWait(ctx context.Context, owner LockOwner, ranges []Lo
 
 func (t *LockTable) lock(ctx context.Context, owner LockOwner, ranges []LockRange, wait bool, onWait func()) error {
 	t.mu.Lock()
-	waitable, err := t.checkLocked(owner, ranges)
-	if err == nil {
+	first, permanent := t.checkLocked(owner, ranges)
+	if first == nil {
 		t.grantLocked(owner, ranges)
 		t.mu.Unlock()
 		return nil
 	}
-	if !wait || !waitable {
+	if !wait {
 		t.mu.Unlock()
-		return err
+		return first
+	}
+	if permanent != nil {
+		t.mu.Unlock()
+		return permanent
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		t.mu.Unlock()
@@ -194,28 +199,57 @@ func (t *LockTable) lock(ctx context.Context, owner LockOwner, ranges []LockRang
 	return fmt.Errorf("waiting for byte-range lock (%d ranges from offset %d): %w", len(ranges), ranges[0].Offset, ctx.Err())
 }
 
-// checkLocked reports whether ranges could all be granted to owner now: nil, or the error of the
-// first element that fails, in request order. waitable is false when waiting cannot help: an
-// invalid range, or a conflict with an earlier element of the same request.
-func (t *LockTable) checkLocked(owner LockOwner, ranges []LockRange) (waitable bool, err error) {
+// checkLocked examines ranges for owner. first is the error of the first element, in request
+// order, that cannot be granted now (nil if all can). permanent is the first error that waiting
+// cannot cure: an invalid range, or a conflict with an earlier element of the same request. It
+// may come after first (element 0 held by someone else, element 1 invalid), so the scan goes on
+// past first until a permanent error or the end.
+func (t *LockTable) checkLocked(owner LockOwner, ranges []LockRange) (first, permanent error) {
 	for k, r := range ranges {
-		if !validRange(r.Offset, r.Length) {
-			return false, fmt.Errorf("lock element %d (offset %d, length %d): %w", k, r.Offset, r.Length, ErrInvalidRange)
-		}
-		for j := range ranges[:k] {
-			earlier := HeldLock{Owner: owner, LockRange: ranges[j]}
-			if blocks(&earlier, owner, r.Offset, r.Length, r.Exclusive, true) {
-				return false, fmt.Errorf("lock element %d (offset %d, length %d) overlaps element %d of the same request: %w",
-					k, r.Offset, r.Length, j, ErrLockConflict)
+		var err error
+		switch {
+		case !validRange(r.Offset, r.Length):
+			err = fmt.Errorf("lock element %d (offset %d, length %d): %w", k, r.Offset, r.Length, ErrInvalidRange)
+			permanent = err
+		case first == nil:
+			// Only an element with no earlier failure needs the held locks checked: after the
+			// first failure, the scan looks for permanent errors only.
+			if i := t.heldConflictLocked(owner, r); i >= 0 {
+				err = fmt.Errorf("lock element %d (offset %d, length %d) overlaps a lock at offset %d, length %d: %w",
+					k, r.Offset, r.Length, t.held[i].Offset, t.held[i].Length, ErrLockConflict)
 			}
 		}
-		for i := range t.held {
-			if blocks(&t.held[i], owner, r.Offset, r.Length, r.Exclusive, true) {
-				return true, fmt.Errorf("lock element %d (offset %d, length %d): %w", k, r.Offset, r.Length, ErrLockConflict)
+		if permanent == nil {
+			for j := range ranges[:k] {
+				earlier := HeldLock{Owner: owner, LockRange: ranges[j]}
+				if blocks(&earlier, owner, r.Offset, r.Length, r.Exclusive, true) {
+					// A conflict with an earlier element comes before any with held locks: it is
+					// what would stop this element even if everyone else let go.
+					err = fmt.Errorf("lock element %d (offset %d, length %d) overlaps element %d of the same request: %w",
+						k, r.Offset, r.Length, j, ErrLockConflict)
+					permanent = err
+					break
+				}
 			}
+		}
+		if first == nil {
+			first = err
+		}
+		if permanent != nil {
+			return first, permanent
 		}
 	}
-	return true, nil
+	return first, nil
+}
+
+// heldConflictLocked returns the index of the first held lock that blocks owner's lock r, or -1.
+func (t *LockTable) heldConflictLocked(owner LockOwner, r LockRange) int {
+	for i := range t.held {
+		if blocks(&t.held[i], owner, r.Offset, r.Length, r.Exclusive, true) {
+			return i
+		}
+	}
+	return -1
 }
 
 // fitsLocked reports whether ranges conflict with no held lock. It is checkLocked for a waiter,
@@ -223,10 +257,8 @@ func (t *LockTable) checkLocked(owner LockOwner, ranges []LockRange) (waitable b
 // cost of building an error.
 func (t *LockTable) fitsLocked(owner LockOwner, ranges []LockRange) bool {
 	for _, r := range ranges {
-		for i := range t.held {
-			if blocks(&t.held[i], owner, r.Offset, r.Length, r.Exclusive, true) {
-				return false
-			}
+		if t.heldConflictLocked(owner, r) >= 0 {
+			return false
 		}
 	}
 	return true
