@@ -66,19 +66,41 @@ const validRights = FileAllAccess
 //     ACEs, object ACEs and audit/alarm/label ACEs are not evaluated.
 //
 // Share permissions are a separate descriptor: check both and grant the intersection.
-// MS-FSA's implicit rights (FILE_READ_ATTRIBUTES from the parent's FILE_LIST_DIRECTORY, DELETE
-// from the parent's FILE_DELETE_CHILD) are the caller's, as they involve a second descriptor.
+// MS-FSA's implicit rights from the parent directory are added by OpenAccessCheck.
 func AccessCheck(sd *SecurityDescriptor, tok Token, desired uint32) (uint32, error) {
+	return decide(sd, tok, desired, 0)
+}
+
+// OpenAccessCheck is AccessCheck plus the rights MS-FSA 2.1.5.1.2.1 lets the parent directory
+// grant on open: DELETE when the parent grants FILE_DELETE_CHILD, and FILE_READ_ATTRIBUTES when
+// it grants FILE_LIST_DIRECTORY, even if the file's own DACL denies them. parent is the
+// descriptor of the directory holding the file, or nil for a share root (no such rights).
+// This is also how Samba computes the maximal access it returns in the MxAc create context.
+func OpenAccessCheck(sd, parent *SecurityDescriptor, tok Token, desired uint32) (uint32, error) {
+	var implied uint32
+	if parent != nil {
+		if p, err := decide(parent, tok, MaximumAllowed, 0); err == nil {
+			if p&FileDeleteChild != 0 {
+				implied |= Delete
+			}
+			if p&FileReadData != 0 {
+				implied |= FileReadAttributes
+			}
+		}
+	}
+	return decide(sd, tok, desired, implied)
+}
+
+func decide(sd *SecurityDescriptor, tok Token, desired, implied uint32) (uint32, error) {
 	wantMax := desired&MaximumAllowed != 0
 	want := GenericMapping(desired &^ MaximumAllowed)
 
-	var granted, denied uint32
+	granted := implied
+	var denied uint32
 	// Privilege-based rights (MS-DTYP 2.5.3.2, the SeSecurityPrivilege and
 	// SeTakeOwnershipPrivilege steps) are decided before the DACL is read.
-	if want&AccessSystemSecurity != 0 {
-		if !tok.Admin {
-			return 0, fmt.Errorf("ACCESS_SYSTEM_SECURITY needs SeSecurityPrivilege: %w", ErrAccessDenied)
-		}
+	if want&AccessSystemSecurity != 0 && !tok.Admin {
+		return 0, fmt.Errorf("ACCESS_SYSTEM_SECURITY needs SeSecurityPrivilege: %w", ErrAccessDenied)
 	}
 	if tok.Admin {
 		granted |= WriteOwner
@@ -122,10 +144,6 @@ func AccessCheck(sd *SecurityDescriptor, tok Token, desired uint32) (uint32, err
 	if wantMax {
 		if granted == 0 {
 			return 0, fmt.Errorf("MAXIMUM_ALLOWED with no right granted: %w", ErrAccessDenied)
-		}
-		// ACCESS_SYSTEM_SECURITY is only granted when asked for by name.
-		if want&AccessSystemSecurity == 0 {
-			granted &^= AccessSystemSecurity
 		}
 		return granted, nil
 	}

@@ -2,6 +2,9 @@ package acl
 
 import (
 	"errors"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -120,5 +123,76 @@ func TestGenericMapping(t *testing.T) {
 	}
 	if FileModify != 0x1301bf {
 		t.Errorf("FileModify = %#x", FileModify)
+	}
+}
+
+// TestMaximumAccessMatchesSamba compares OpenAccessCheck(MAXIMUM_ALLOWED) with the maximal
+// access a Samba 4.17 peer reported (`smbcacls -x`) to the owning user for every captured file:
+// inherited descriptors, deny-before-allow, an empty DACL, OWNER RIGHTS, a deny for a group the
+// user is in, and rights implied by the parent directory (MS-FSA 2.1.5.1.2.1).
+func TestMaximumAccessMatchesSamba(t *testing.T) {
+	load := func(name string) *SecurityDescriptor {
+		base := "testdata/samba-" + strings.NewReplacer("/", "-", ".", "-").Replace(name)
+		if raw, err := os.ReadFile(base + ".bin"); err == nil {
+			sd, err := Decode(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return sd
+		}
+		// The share root and d/ were never written through SMB; Samba synthesises their
+		// descriptors from POSIX modes, so there are no stored bytes, only smbcacls' view.
+		return numericDescriptor(t, base+".numeric")
+	}
+	owner := MustParseSID("S-1-5-21-2471939612-2732714290-968124389-1000")
+	tok := Token{User: owner, Groups: []SID{
+		MustParseSID("S-1-5-21-2471939612-2732714290-968124389-513"), AuthenticatedUsersSID, NetworkSID, UsersSID,
+		UnixUserSID(1001), UnixGroupSID(1001),
+	}}
+	raw, err := os.ReadFile("testdata/samba-maxaccess.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	if len(lines) < 10 {
+		t.Fatalf("only %d maximum-access records", len(lines))
+	}
+	for _, line := range lines {
+		name, hexMask, _ := strings.Cut(line, " ")
+		want, err := strconv.ParseUint(hexMask, 0, 32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parent := "root"
+		if i := strings.LastIndexByte(name, '/'); i >= 0 {
+			parent = name[:i]
+		}
+		got, err := OpenAccessCheck(load(name), load(parent), tok, MaximumAllowed)
+		if err != nil || got != uint32(want) {
+			t.Errorf("%s: OpenAccessCheck(MAXIMUM_ALLOWED) = %#x, %v; Samba says %#x", name, got, err, want)
+		}
+	}
+}
+
+func TestOpenAccessCheckParentRights(t *testing.T) {
+	a := alice.String()
+	file := sdFor(t, "O:"+a+"D:(D;;SD;;;WD)(A;;FR;;;WD)")
+	parentAll := sdFor(t, "O:"+a+"D:(A;;FA;;;WD)")
+	parentNone := sdFor(t, "O:"+a+"D:(A;;0x20;;;WD)")
+	if _, err := OpenAccessCheck(file, parentAll, bobTok, Delete); err != nil {
+		t.Errorf("DELETE through the parent's FILE_DELETE_CHILD: %v", err)
+	}
+	if _, err := OpenAccessCheck(file, parentNone, bobTok, Delete); !errors.Is(err, ErrAccessDenied) {
+		t.Errorf("DELETE without FILE_DELETE_CHILD on the parent: %v", err)
+	}
+	if _, err := AccessCheck(file, bobTok, Delete); !errors.Is(err, ErrAccessDenied) {
+		t.Errorf("AccessCheck alone must not look at the parent: %v", err)
+	}
+	noAttrs := sdFor(t, "O:"+a+"D:(A;;0x1;;;WD)")
+	if got, err := OpenAccessCheck(noAttrs, parentAll, bobTok, MaximumAllowed); err != nil || got != FileReadData|FileReadAttributes|Delete {
+		t.Errorf("MAXIMUM_ALLOWED with parent rights = %#x, %v", got, err)
+	}
+	if got, err := OpenAccessCheck(noAttrs, nil, bobTok, MaximumAllowed); err != nil || got != FileReadData {
+		t.Errorf("MAXIMUM_ALLOWED at a share root = %#x, %v", got, err)
 	}
 }

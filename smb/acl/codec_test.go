@@ -169,6 +169,11 @@ func numericDescriptor(t *testing.T, path string) *SecurityDescriptor {
 				Mask: uint32(num(parts[2])), SID: MustParseSID(v[:i])})
 		}
 	}
+	// smbcacls prints no ACL lines for an empty DACL (it would for a null one too, but Samba
+	// never stores a null DACL through acl_xattr).
+	if sd.Control&DACLPresent != 0 && sd.DACL == nil {
+		sd.DACL = &ACL{Revision: ACLRevision}
+	}
 	return sd
 }
 
