@@ -248,5 +248,6 @@ func FuzzDecodeFSCTLPayloads(f *testing.F) {
 		}
 		_, _ = DecodeNetworkInterfaceInfo(data)
 		_, _ = DecodeAllocatedRanges(data)
+		_, _, _ = DecodeSetIntegrityInformation(data)
 	})
 }

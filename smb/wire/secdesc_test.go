@@ -158,3 +158,24 @@ func FuzzDecodeSecurityDescriptor(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseSID: whatever parses formats back to a string that parses to the
+// same SID, and its binary form decodes to it.
+func FuzzParseSID(f *testing.F) {
+	f.Add("S-1-5-21-1004336348-1177238915-682003330-512")
+	f.Add("S-1-0x123456789ABC-1")
+	f.Fuzz(func(t *testing.T, s string) {
+		sid, err := ParseSID(s)
+		if err != nil {
+			return
+		}
+		again, err := ParseSID(sid.String())
+		if err != nil || !again.Equal(sid) {
+			t.Fatalf("%q -> %s -> %v (%v)", s, sid, again, err)
+		}
+		back, n, err := DecodeSID(sid.Append(nil))
+		if err != nil || n != sid.Len() || !back.Equal(sid) {
+			t.Fatalf("%s: binary round trip %v %v", sid, back, err)
+		}
+	})
+}
