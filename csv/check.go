@@ -16,7 +16,7 @@ type Report struct {
 	Files, Dirs      int
 	UsedBlocks       uint64
 	DataBlocks       uint64
-	SharedBlocks     int
+	SharedBlocks     uint64
 	CheckpointGen    uint64
 	ReplayedRecords  int
 	JournalUsedBlock uint64
@@ -52,7 +52,7 @@ func Check(dev BlockDevice) *Report {
 			r.Files++
 		}
 	}
-	r.UsedBlocks, r.DataBlocks, r.SharedBlocks = l.st.usedCount, l.st.dataBlocks, len(l.st.shared)
+	r.UsedBlocks, r.DataBlocks, r.SharedBlocks = l.st.usedCount, l.st.dataBlocks, l.st.shared.blocks()
 	return r
 }
 
@@ -142,7 +142,7 @@ func checkState(s *state) []string {
 	}
 	// Extent overlap and sharing: a block referenced n times must be recorded as shared n-1 times.
 	for b, n := range refs {
-		if want := s.shared[b] + 1; n != want {
+		if want := s.shared.at(b) + 1; n != want {
 			if n > want {
 				bad("block %d referenced by %d extents but shared count allows %d (extent overlap)", b, n, want)
 			} else {
@@ -150,9 +150,11 @@ func checkState(s *state) []string {
 			}
 		}
 	}
-	for b := range s.shared {
-		if refs[b] == 0 {
-			bad("block %d has a shared count but no reference", b)
+	for _, r := range s.shared {
+		for b := r.start; b < r.start+r.count; b++ {
+			if refs[b] == 0 {
+				bad("block %d has a shared count but no reference", b)
+			}
 		}
 	}
 	// Free-space accounting: the used map is exactly the referenced blocks.

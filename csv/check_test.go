@@ -45,7 +45,7 @@ func TestCheckFindsProblems(t *testing.T) {
 		{"leaked block", "leak", func(s *state) { s.used.set(500); s.usedCount++ }},
 		{"referenced block marked free", "marked free", func(s *state) { s.used.clear(200 - 100); s.usedCount-- }},
 		{"used count wrong", "used block count", func(s *state) { s.usedCount++ }},
-		{"shared count wrong", "shared count", func(s *state) { delete(s.shared, 101) }},
+		{"shared count wrong", "shared count", func(s *state) { s.shared.add(101, 1, -1) }},
 		{"extent outside data area", "outside the data area", func(s *state) {
 			s.inodes[4].ext = append(s.inodes[4].ext, extent{fileBlock: 20, phys: 5, count: 1})
 		}},

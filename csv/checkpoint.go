@@ -66,7 +66,7 @@ func decodeCheckpointHeader(b []byte) (*checkpointHeader, error) {
 type stateSnapshot struct {
 	nextID, dataStart, dataBlocks uint64
 	inodes                        []inode // value copies; ext cloned, children dropped
-	shared                        map[uint64]uint32
+	shared                        shareMap
 	used                          bitmap
 }
 
@@ -74,15 +74,12 @@ func snapshotState(s *state) *stateSnapshot {
 	snap := &stateSnapshot{
 		nextID: s.nextID, dataStart: s.dataStart, dataBlocks: s.dataBlocks,
 		inodes: make([]inode, 0, len(s.inodes)),
-		shared: make(map[uint64]uint32, len(s.shared)),
+		shared: append(shareMap(nil), s.shared...),
 		used:   s.used.clone(),
 	}
 	for _, n := range s.inodes {
 		snap.inodes = append(snap.inodes, inode{id: n.id, parent: n.parent, name: n.name, dir: n.dir,
 			attrs: n.attrs, size: n.size, times: n.times, ext: n.ext.clone()})
-	}
-	for b, c := range s.shared {
-		snap.shared[b] = c
 	}
 	return snap
 }
@@ -121,15 +118,11 @@ func (snap *stateSnapshot) encode() []byte {
 			e.u64(x.count)
 		}
 	}
-	blocks := make([]uint64, 0, len(snap.shared))
-	for b := range snap.shared {
-		blocks = append(blocks, b)
-	}
-	sort.Slice(blocks, func(i, j int) bool { return blocks[i] < blocks[j] })
-	e.u64(uint64(len(blocks)))
-	for _, b := range blocks {
-		e.u64(b)
-		e.u32(snap.shared[b])
+	e.u64(uint64(len(snap.shared)))
+	for _, r := range snap.shared {
+		e.u64(r.start)
+		e.u64(r.count)
+		e.u32(r.extra)
 	}
 	// Used runs, so a mostly empty or mostly full volume costs little.
 	var runs [][2]uint64
@@ -162,7 +155,7 @@ func (snap *stateSnapshot) encode() []byte {
 // only what indexing needs; check verifies the invariants.
 func decodeState(b []byte, maxDataBlocks uint64) (*state, error) {
 	d := dec{b: b}
-	s := &state{shared: map[uint64]uint32{}}
+	s := &state{}
 	s.nextID = d.u64()
 	s.dataStart = d.u64()
 	s.dataBlocks = d.u64()
@@ -202,11 +195,18 @@ func decodeState(b []byte, maxDataBlocks uint64) (*state, error) {
 	}
 	ns := d.u64()
 	if ns > uint64(len(b)) {
-		return nil, fmt.Errorf("checkpoint: %d shared blocks", ns)
+		return nil, fmt.Errorf("checkpoint: %d shared runs", ns)
 	}
 	for i := uint64(0); i < ns && d.err == nil; i++ {
-		blk := d.u64()
-		s.shared[blk] = d.u32()
+		r := shareRun{d.u64(), d.u64(), d.u32()}
+		if r.count == 0 || r.extra == 0 || r.start < s.dataStart || r.start-s.dataStart >= s.dataBlocks ||
+			r.count > s.dataBlocks-(r.start-s.dataStart) {
+			return nil, fmt.Errorf("checkpoint: shared run %d+%d (x%d) invalid", r.start, r.count, r.extra)
+		}
+		if k := len(s.shared) - 1; k >= 0 && s.shared[k].start+s.shared[k].count > r.start {
+			return nil, fmt.Errorf("checkpoint: shared runs out of order at %d", r.start)
+		}
+		s.shared = append(s.shared, r)
 	}
 	s.used = newBitmap(s.dataBlocks)
 	nr := d.u64()

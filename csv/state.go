@@ -77,9 +77,9 @@ type state struct {
 	dataStart, dataBlocks uint64
 	inodes                map[uint64]*inode
 	nextID                uint64
-	used                  bitmap            // data blocks referenced by at least one file
-	usedCount             uint64            // set bits in used
-	shared                map[uint64]uint32 // data block -> references beyond the first (clones)
+	used                  bitmap   // data blocks referenced by at least one file
+	usedCount             uint64   // set bits in used
+	shared                shareMap // references beyond the first (clones), as runs
 	// onFree, when set, receives blocks whose last reference went away instead of them being
 	// usable at once: the live volume quarantines them until the freeing record is durable.
 	onFree func(phys, count uint64)
@@ -92,7 +92,6 @@ func newState(dataStart, dataBlocks uint64, now int64) *state {
 		inodes:     map[uint64]*inode{},
 		nextID:     rootID + 1,
 		used:       newBitmap(dataBlocks),
-		shared:     map[uint64]uint32{},
 	}
 	s.inodes[rootID] = &inode{id: rootID, dir: true, times: [4]int64{now, now, now, now}, children: map[string]uint64{}}
 	return s
@@ -102,39 +101,53 @@ func (s *state) inDataArea(phys, count uint64) bool {
 	return phys >= s.dataStart && count <= s.dataBlocks && phys-s.dataStart <= s.dataBlocks-count
 }
 
-// ref adds a reference to each block of a range: used blocks become shared.
+// ref adds a reference to each block of a range: free blocks become used, used blocks shared.
 func (s *state) ref(phys, count uint64) {
-	for b := phys; b < phys+count; b++ {
-		i := b - s.dataStart
-		if s.used.get(i) {
-			s.shared[b]++
-		} else {
-			s.used.set(i)
-			s.usedCount++
+	for b := phys; b < phys+count; {
+		used := s.used.get(b - s.dataStart)
+		e := b + 1
+		for e < phys+count && s.used.get(e-s.dataStart) == used {
+			e++
 		}
+		if used {
+			s.shared.add(b, e-b, +1)
+		} else {
+			for x := b; x < e; x++ {
+				s.used.set(x - s.dataStart)
+			}
+			s.usedCount += e - b
+		}
+		b = e
 	}
 }
 
 // deref drops a reference to each block of a range, freeing blocks that lose their last one.
 func (s *state) deref(phys, count uint64) {
-	start, run := uint64(0), uint64(0)
-	flush := func() {
-		if run > 0 && s.onFree != nil {
-			s.onFree(start, run)
-		}
-		run = 0
+	type piece struct {
+		start, count uint64
+		shared       bool
 	}
-	for b := phys; b < phys+count; b++ {
-		if n, ok := s.shared[b]; ok {
-			if n <= 1 {
-				delete(s.shared, b)
-			} else {
-				s.shared[b] = n - 1
-			}
+	var pieces []piece
+	s.shared.segments(phys, count, func(st, c uint64, extra uint32) {
+		pieces = append(pieces, piece{st, c, extra > 0})
+	})
+	for _, p := range pieces {
+		if p.shared {
+			s.shared.add(p.start, p.count, -1)
 			continue
 		}
-		i := b - s.dataStart
-		if s.used.get(i) {
+		start, run := uint64(0), uint64(0)
+		flush := func() {
+			if run > 0 && s.onFree != nil {
+				s.onFree(start, run)
+			}
+			run = 0
+		}
+		for b := p.start; b < p.start+p.count; b++ {
+			i := b - s.dataStart
+			if !s.used.get(i) {
+				continue
+			}
 			s.used.clear(i)
 			s.usedCount--
 			if run > 0 && start+run == b {
@@ -144,8 +157,8 @@ func (s *state) deref(phys, count uint64) {
 				start, run = b, 1
 			}
 		}
+		flush()
 	}
-	flush()
 }
 
 func (s *state) derefAll(removed []extent) {
@@ -154,7 +167,7 @@ func (s *state) derefAll(removed []extent) {
 	}
 }
 
-func (s *state) isShared(phys uint64) bool { _, ok := s.shared[phys]; return ok }
+func (s *state) isShared(phys uint64) bool { return s.shared.at(phys) > 0 }
 
 func blocksFor(size int64) uint64 { return uint64((size + BlockSize - 1) / BlockSize) }
 
