@@ -174,7 +174,7 @@ func BenchmarkData(b *testing.B) {
 func BenchmarkClone(b *testing.B) {
 	size := int64(256 << 20)
 	if long() {
-		size = 4 << 30
+		size = 10 << 30
 	}
 	v := benchVolume(b, 2*size+(256<<20))
 	src, _, err := v.Open(ctx, "src", vfs.OpenRequest{Disposition: vfs.Create, Read: true, Write: true})
