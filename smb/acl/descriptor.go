@@ -352,10 +352,8 @@ func (sd *SecurityDescriptor) Validate() error {
 		}
 		for i := range l.acl.ACEs {
 			a := &l.acl.ACEs[i]
-			if hasMaskAndSID(a.Type) {
-				if err := checkSID(fmt.Sprintf("%s ACE %d", l.name, i), a.SID); err != nil {
-					return err
-				}
+			if hasMaskAndSID(a.Type) && (a.SID.Revision != 1 || len(a.SID.Sub) > maxSubAuthorities) {
+				return fmt.Errorf("%s ACE %d SID %s: %w", l.name, i, a.SID, ErrMalformed)
 			}
 			if a.size() > 0xffff || a.size()%4 != 0 {
 				return fmt.Errorf("%s ACE %d is %d bytes (at most 65535, a multiple of 4): %w", l.name, i, a.size(), ErrMalformed)
