@@ -67,14 +67,17 @@ var (
 // at that point, including those just granted to older waiters. Hence the invariant that makes
 // wakeups impossible to lose: whenever the mutex is free, no waiter could be granted.
 //
-// As in MS-FSA, a new request is checked against granted locks only, not against older waiters:
-// a shared lock is granted at once beside other shared locks even while an exclusive request
-// waits for them to go (Windows behaves so; it does not queue behind waiters).
+// As in MS-FSA 2.1.5.8, which checks a request against ByteRangeLockList (the granted locks)
+// only, a new request does not queue behind older waiters: a shared lock is granted at once
+// beside other shared locks even while an exclusive request waits for them to go.
+//
+// Each operation is linear in the number of locks held on the object (and Lock in the square of
+// the ranges in one request, which the server bounds by the request size).
 type LockTable struct {
 	mu      sync.Mutex
 	held    []HeldLock     // in grant order; Unlock's choice among equal ranges depends on it
 	waiters []*lockWaiter  // FIFO
-	byOwner map[any]uint32 // number of held locks per owner, so ReleaseAll of a lock-free open is O(1)
+	byOwner map[any]uint32 // number of held locks per owner: ReleaseAll of a lock-free open skips the held scan
 }
 
 type lockWaiter struct {

@@ -962,7 +962,17 @@ func TestLockTableMatchesModel(t *testing.T) {
 		}
 		return r
 	})
-	rapid.Check(t, func(t *rapid.T) {
+	rounds := 1 // rapid's default 100 sequences per round
+	if os.Getenv("SOFS_LONG") != "" {
+		rounds = 50
+	}
+	for range rounds {
+		rapid.Check(t, lockModelProperty(rangeGen))
+	}
+}
+
+func lockModelProperty(rangeGen *rapid.Generator[LockRange]) func(*rapid.T) {
+	return func(t *rapid.T) {
 		h := newLockHarness(t, 4)
 		defer h.finish()
 		owner := rapid.IntRange(0, 3)
@@ -990,7 +1000,7 @@ func TestLockTableMatchesModel(t *testing.T) {
 				h.checkIO(owner.Draw(t, "owner"), r.Offset, r.Length, r.Exclusive)
 			},
 		})
-	})
+	}
 }
 
 // TestLockTableRace: many goroutines lock, unlock, wait (with deadlines, so lock-order cycles end)
@@ -1109,5 +1119,54 @@ func TestLockTableRace(t *testing.T) {
 	}
 	if h := tab.Held(); len(h) != 0 || tab.Waiting() != 0 {
 		t.Fatalf("left behind: %v, %d waiting", h, tab.Waiting())
+	}
+}
+
+// benchTable returns a table holding n shared 16-byte locks of n owners, 64 bytes apart: an
+// object with that many locks, none in the way of the benchmark's own range.
+func benchTable(n int) *LockTable {
+	tab := NewLockTable()
+	for i := range n {
+		if err := tab.Lock(context.Background(), &lockHolder{fmt.Sprint(i)}, []LockRange{shared(uint64(i)*64, 16)}, false); err != nil {
+			panic(err)
+		}
+	}
+	return tab
+}
+
+// BenchmarkLockUnlock: an uncontended exclusive lock and its unlock on an object already
+// holding 0, 10 or 1000 other locks (each operation scans them).
+func BenchmarkLockUnlock(b *testing.B) {
+	for _, n := range []int{0, 10, 1000} {
+		b.Run(fmt.Sprintf("held=%d", n), func(b *testing.B) {
+			tab := benchTable(n)
+			me := &lockHolder{"me"}
+			r := []LockRange{excl(uint64(n)*64+100, 16)}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := tab.Lock(context.Background(), me, r, false); err != nil {
+					b.Fatal(err)
+				}
+				if err := tab.Unlock(me, r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCheckIO: the check every READ and WRITE pays.
+func BenchmarkCheckIO(b *testing.B) {
+	for _, n := range []int{0, 10, 1000} {
+		b.Run(fmt.Sprintf("held=%d", n), func(b *testing.B) {
+			tab := benchTable(n)
+			me := &lockHolder{"me"}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := tab.CheckIO(me, 20, 4096-20, false); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
