@@ -11,7 +11,7 @@ var ErrAccessDenied = errors.New("acl: access denied")
 // Token is the caller's identity for an access check: the user, every group the user is in, and
 // whether the user is a member of BUILTIN\Administrators.
 //
-// AccessCheck treats every token as also holding Everyone (S-1-1-0), and an Admin token as
+// AccessCheck treats every token but an anonymous one as also holding Everyone (S-1-1-0), and an Admin token as
 // holding BUILTIN\Administrators with the privileges Windows gives that group over the network:
 // SeSecurityPrivilege (ACCESS_SYSTEM_SECURITY) and SeTakeOwnershipPrivilege (WRITE_OWNER).
 // Authenticated Users and the user's domain groups are the caller's to add to Groups.
@@ -19,6 +19,9 @@ type Token struct {
 	User   SID
 	Groups []SID
 	Admin  bool
+	// Anonymous marks a null-session token. Like Windows since XP (EveryoneIncludesAnonymous
+	// = 0), such a token does not hold Everyone; it is matched only by the SIDs it lists.
+	Anonymous bool
 	// PrimaryGroup becomes the group of objects the token creates and replaces CREATOR GROUP
 	// on inheritance. Zero means "use User".
 	PrimaryGroup SID
@@ -26,7 +29,7 @@ type Token struct {
 
 // Has reports whether the token holds sid as its user or one of its groups.
 func (t Token) Has(sid SID) bool {
-	if t.User.Equal(sid) || sid.Equal(WorldSID) || (t.Admin && sid.Equal(AdministratorsSID)) {
+	if t.User.Equal(sid) || (!t.Anonymous && sid.Equal(WorldSID)) || (t.Admin && sid.Equal(AdministratorsSID)) {
 		return true
 	}
 	for _, g := range t.Groups {
@@ -158,4 +161,48 @@ func hasOwnerRightsACE(l *ACL) bool {
 		}
 	}
 	return false
+}
+
+// MaySetOwner reports whether tok may make owner the owner of an object: its own user or one
+// of its groups (not Everyone), or anything for an Admin, whose SeRestorePrivilege allows any
+// owner (MS-DTYP 2.5.3.4.1 owner validation; Windows rejects others with STATUS_INVALID_OWNER).
+func (t Token) MaySetOwner(owner SID) bool {
+	if t.Admin {
+		return true
+	}
+	return !owner.Equal(WorldSID) && t.Has(owner)
+}
+
+// QueryAccess is the access a handle needs to read the parts of a descriptor info names
+// (MS-SMB2 3.3.5.20.3): READ_CONTROL for owner, group, DACL, label, attribute and scope, and
+// ACCESS_SYSTEM_SECURITY for the SACL.
+func QueryAccess(info uint32) uint32 {
+	info = expandInfo(info)
+	var need uint32
+	if info&(OwnerSecurityInformation|GroupSecurityInformation|DACLSecurityInformation|
+		LabelSecurityInformation|AttributeSecurityInformation|ScopeSecurityInformation) != 0 {
+		need |= ReadControl
+	}
+	if info&SACLSecurityInformation != 0 {
+		need |= AccessSystemSecurity
+	}
+	return need
+}
+
+// SetAccess is the access a handle needs to change the parts info names (MS-SMB2 3.3.5.21.3):
+// WRITE_OWNER for owner, group and label, WRITE_DAC for the DACL and for resource attributes,
+// ACCESS_SYSTEM_SECURITY for the SACL and scoped policy.
+func SetAccess(info uint32) uint32 {
+	info = expandInfo(info)
+	var need uint32
+	if info&(OwnerSecurityInformation|GroupSecurityInformation|LabelSecurityInformation) != 0 {
+		need |= WriteOwner
+	}
+	if info&(DACLSecurityInformation|AttributeSecurityInformation) != 0 {
+		need |= WriteDAC
+	}
+	if info&(SACLSecurityInformation|ScopeSecurityInformation) != 0 {
+		need |= AccessSystemSecurity
+	}
+	return need
 }

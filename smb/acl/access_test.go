@@ -196,3 +196,52 @@ func TestOpenAccessCheckParentRights(t *testing.T) {
 		t.Errorf("MAXIMUM_ALLOWED at a share root = %#x, %v", got, err)
 	}
 }
+
+func TestAnonymousIsNotEveryone(t *testing.T) {
+	sd := sdFor(t, "O:BAD:(A;;FR;;;WD)(A;;0x2;;;AN)")
+	anon := Token{User: AnonymousSID, Anonymous: true}
+	if got, err := AccessCheck(sd, anon, MaximumAllowed); err != nil || got != FileWriteData {
+		t.Errorf("anonymous MAXIMUM_ALLOWED = %#x, %v; want only its own ACE", got, err)
+	}
+	if _, err := AccessCheck(sd, Token{User: bob}, FileReadData); err != nil {
+		t.Errorf("named user is in Everyone: %v", err)
+	}
+}
+
+func TestMaySetOwner(t *testing.T) {
+	if !aliceTok.MaySetOwner(alice) || !aliceTok.MaySetOwner(staff) {
+		t.Errorf("alice may own as herself or her group")
+	}
+	if aliceTok.MaySetOwner(bob) || aliceTok.MaySetOwner(WorldSID) {
+		t.Errorf("alice may not give ownership to bob or Everyone")
+	}
+	if !adminTok.MaySetOwner(bob) {
+		t.Errorf("an admin (SeRestorePrivilege) may set any owner")
+	}
+}
+
+func TestRequiredAccessForSecurityInfo(t *testing.T) {
+	cases := []struct {
+		info       uint32
+		query, set uint32
+	}{
+		{OwnerSecurityInformation, ReadControl, WriteOwner},
+		{GroupSecurityInformation, ReadControl, WriteOwner},
+		{DACLSecurityInformation, ReadControl, WriteDAC},
+		{SACLSecurityInformation, AccessSystemSecurity, AccessSystemSecurity},
+		{LabelSecurityInformation, ReadControl, WriteOwner},
+		{AttributeSecurityInformation, ReadControl, WriteDAC},
+		{ScopeSecurityInformation, ReadControl, AccessSystemSecurity},
+		{OwnerSecurityInformation | DACLSecurityInformation, ReadControl, WriteOwner | WriteDAC},
+		{BackupSecurityInformation, ReadControl | AccessSystemSecurity, WriteOwner | WriteDAC | AccessSystemSecurity},
+		{0x80000000, 0, 0}, // PROTECTED_DACL_SECURITY_INFORMATION is not an SMB2 bit: ignored
+	}
+	for _, c := range cases {
+		if got := QueryAccess(c.info); got != c.query {
+			t.Errorf("QueryAccess(%#x) = %#x, want %#x", c.info, got, c.query)
+		}
+		if got := SetAccess(c.info); got != c.set {
+			t.Errorf("SetAccess(%#x) = %#x, want %#x", c.info, got, c.set)
+		}
+	}
+}
