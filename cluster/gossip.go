@@ -29,6 +29,10 @@ type Profile struct {
 	Lease time.Duration
 	// FenceDelay is how long after a node is declared Down its groups may start elsewhere.
 	FenceDelay time.Duration
+	// AwarenessMax caps how far memberlist stretches probe timeouts when this node itself
+	// seems slow (memberlist's default is 8); lower keeps detection bounded, higher avoids
+	// false deaths on a starved machine.
+	AwarenessMax int
 }
 
 // Profiles: "default" detects a dead node in <= 5 s, "fast" in <= 3 s (measured by
@@ -38,8 +42,8 @@ type Profile struct {
 // (SuspicionMaxTimeoutMult 1): memberlist's default lets an unconfirmed suspicion last up to
 // six times longer, which in a three-node cluster made detection take over 6 s.
 var (
-	ProfileDefault = withFence(Profile{Name: "default", ProbeInterval: 700 * time.Millisecond, ProbeTimeout: 350 * time.Millisecond, SuspicionMult: 3, Lease: 3 * time.Second})
-	ProfileFast    = withFence(Profile{Name: "fast", ProbeInterval: 350 * time.Millisecond, ProbeTimeout: 200 * time.Millisecond, SuspicionMult: 3, Lease: 1500 * time.Millisecond})
+	ProfileDefault = withFence(Profile{Name: "default", ProbeInterval: 700 * time.Millisecond, ProbeTimeout: 350 * time.Millisecond, SuspicionMult: 3, Lease: 3 * time.Second, AwarenessMax: 8})
+	ProfileFast    = withFence(Profile{Name: "fast", ProbeInterval: 350 * time.Millisecond, ProbeTimeout: 200 * time.Millisecond, SuspicionMult: 3, Lease: 1500 * time.Millisecond, AwarenessMax: 3})
 )
 
 // withFence sets FenceDelay so a failed node's groups never start elsewhere before its lease
@@ -181,6 +185,9 @@ func startGossip(nodeID string, id *TLSIdentity, mux *Mux, key []byte, p Profile
 	c.AdvertiseAddr, c.AdvertisePort = addr.IP.String(), addr.Port
 	c.ProbeInterval, c.ProbeTimeout, c.SuspicionMult = p.ProbeInterval, p.ProbeTimeout, p.SuspicionMult
 	c.SuspicionMaxTimeoutMult = 1
+	if p.AwarenessMax > 0 {
+		c.AwarenessMaxMultiplier = p.AwarenessMax
+	}
 	c.GossipInterval = 100 * time.Millisecond
 	c.SecretKey = key
 	c.GossipVerifyIncoming, c.GossipVerifyOutgoing = true, true
