@@ -145,6 +145,7 @@ func (fs *FS) Watch(ctx context.Context, dir string, tree bool) (<-chan vfs.Chan
 			for _, c := range w.queue.take() {
 				select {
 				case out <- c:
+					w.queue.delivered(c)
 				case <-ctx.Done():
 					return
 				}
@@ -433,7 +434,7 @@ func (w *watch) push(c vfs.Change) {
 
 // changeQueue holds changes between the reader and the consumer, at most limit of them. When
 // it is full, everything queued is replaced by one overflow change and later changes are
-// dropped until the consumer has taken it: the client then re-enumerates
+// dropped until the consumer has received it: the client then re-enumerates
 // (STATUS_NOTIFY_ENUM_DIR), so the dropped ones carry no information it lacks.
 type changeQueue struct {
 	mu       sync.Mutex
@@ -475,12 +476,23 @@ func sameChange(a, b vfs.Change) bool {
 	return a.Action == b.Action && a.Filter == b.Filter && a.Name == b.Name && !a.Overflow
 }
 
-// take removes and returns everything queued; once the consumer has it, an overflow is over.
+// take removes and returns everything queued.
 func (q *changeQueue) take() []vfs.Change {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	items := q.items
 	q.items = nil
-	q.dropping = false
 	return items
+}
+
+// delivered tells the queue the consumer has c. Once it has the overflow, it has caught up:
+// changes are queued again. (Ending the dropping when the overflow is merely taken out of the
+// queue would let a consumer that still is not reading cause a second overflow.)
+func (q *changeQueue) delivered(c vfs.Change) {
+	if !c.Overflow {
+		return
+	}
+	q.mu.Lock()
+	q.dropping = false
+	q.mu.Unlock()
 }
