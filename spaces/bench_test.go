@@ -2,6 +2,7 @@ package spaces
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -31,13 +32,14 @@ func benchRawIn(b *testing.B, dir string) *FileDevice {
 		b.Fatal(err)
 	}
 	path.Close()
+	if err := CreateFileDisk(path.Name(), benchArea); err != nil {
+		b.Fatal(err)
+	}
 	return benchRawPath(b, path.Name())
 }
 
+// benchRawPath opens an existing file as a device, closed when the benchmark ends.
 func benchRawPath(b *testing.B, path string) *FileDevice {
-	if err := CreateFileDisk(path, benchArea); err != nil {
-		b.Fatal(err)
-	}
 	d, err := OpenFileDevice(path)
 	if err != nil {
 		b.Fatal(err)
@@ -46,11 +48,21 @@ func benchRawPath(b *testing.B, path string) *FileDevice {
 	return d
 }
 
-func benchMirror(b *testing.B, disks int, size int64) (*Pool, *VirtualDisk, []*FaultyDevice) {
-	_, devs := fileDisks(b, disks, size*2/int64(disks)+size/2+(8<<20))
+// benchMirror builds a mirror virtual disk on bare FileDevices (no fault wrapper), so the
+// comparison with the raw file measures spaces and nothing else.
+func benchMirror(b *testing.B, disks int, size int64) (*Pool, *VirtualDisk) {
+	dir := b.TempDir()
+	var devs []BlockDevice
+	for d := 0; d < disks; d++ {
+		path := filepath.Join(dir, fmt.Sprintf("disk%d", d))
+		if err := CreateFileDisk(path, size*2/int64(disks)+size/2+(8<<20)); err != nil {
+			b.Fatal(err)
+		}
+		devs = append(devs, benchRawPath(b, path))
+	}
 	opts := testCreateOpts(1)
 	opts.SlabSize, opts.RegionSize = benchSlab, 1<<20
-	p, err := CreatePool(asDevices(devs), opts)
+	p, err := CreatePool(devs, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -58,7 +70,7 @@ func benchMirror(b *testing.B, disks int, size int64) (*Pool, *VirtualDisk, []*F
 	if err != nil {
 		b.Fatal(err)
 	}
-	return p, v, devs
+	return p, v
 }
 
 // runPattern does n ops of size bs (sequential or random) and returns bytes per second, including
@@ -101,7 +113,7 @@ func fill(b *testing.B, t benchTarget, flush func() error) {
 // their ratio. Writes include a final flush/sync of each target.
 func benchCompare(b *testing.B, write, random bool, bs int) {
 	raw := benchRaw(b)
-	_, v, _ := benchMirror(b, 2, benchArea)
+	_, v := benchMirror(b, 2, benchArea)
 	// Both targets are filled first: the raw file's blocks are then allocated (no file-system
 	// allocation in the timed writes) and the mirror's regions are already dirty (the one synced
 	// log write per newly dirtied region is measured by BenchmarkFirstWriteToRegion).
@@ -171,7 +183,7 @@ func BenchmarkRandRead4K(b *testing.B)  { benchCompare(b, false, true, BlockSize
 // BenchmarkFirstWriteToRegion measures a 4 KiB write into a clean region (dirty-region log write
 // and sync on both copies first) against one into an already dirty region.
 func BenchmarkFirstWriteToRegion(b *testing.B) {
-	p, v, _ := benchMirror(b, 2, benchArea)
+	p, v := benchMirror(b, 2, benchArea)
 	buf := alignedBuffer(BlockSize)
 	regions := int64(benchArea >> 20)
 	var first, again time.Duration
@@ -238,17 +250,17 @@ func BenchmarkRepairRate(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		var devs []*FaultyDevice
+		var devs []BlockDevice
 		for d := 0; d < 3; d++ {
 			path := filepath.Join(dir, "disk"+string(rune('0'+d)))
 			if err := CreateFileDisk(path, size*2/3+size/2+(8<<20)); err != nil {
 				b.Fatal(err)
 			}
-			devs = append(devs, NewFaultyDevice(benchRawPath(b, path)))
+			devs = append(devs, benchRawPath(b, path))
 		}
 		opts := testCreateOpts(1)
 		opts.SlabSize, opts.RegionSize = benchSlab, 1<<20
-		p, err := CreatePool(asDevices(devs), opts)
+		p, err := CreatePool(devs, opts)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -266,7 +278,7 @@ func BenchmarkRepairRate(b *testing.B) {
 		if err := p.Flush(); err != nil {
 			b.Fatal(err)
 		}
-		devs[0].Pull()
+		// Disk 0 "fails": recorded failed, so repair rebuilds its copies from the others.
 		if err := p.failDisk(p.disks[0], ErrPulled); err != nil {
 			b.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -94,20 +95,26 @@ func (v *VirtualDisk) Resiliency() Resiliency { return resiliencyOf(v.copies) }
 func (v *VirtualDisk) SetWriteThrough(on bool) { v.writeThrough.Store(on) }
 
 // readCopies returns the copies that may serve reads, rotated by hint to spread load.
-func (s *slab) readCopies(hint int64) []slabCopy {
+func (s *slab) readCopies(hint int64) []slabCopy { return s.appendReadCopies(nil, hint) }
+
+// appendReadCopies is readCopies without allocating when dst has room (the read hot path).
+func (s *slab) appendReadCopies(dst []slabCopy, hint int64) []slabCopy {
+	n0 := len(dst)
 	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var out []slabCopy
 	for _, c := range s.list {
 		if c.disk.live() && !c.rebuilding {
-			out = append(out, c)
+			dst = append(dst, c)
 		}
 	}
-	if len(out) > 1 {
-		k := int(hint % int64(len(out)))
-		out = append(out[k:], out[:k]...)
+	s.mu.RUnlock()
+	if live := dst[n0:]; len(live) > 1 {
+		// Rotate left by k in place.
+		k := int(hint % int64(len(live)))
+		slices.Reverse(live[:k])
+		slices.Reverse(live[k:])
+		slices.Reverse(live)
 	}
-	return out
+	return dst
 }
 
 // writeTargets returns every live copy, rebuilding ones included.
@@ -241,10 +248,12 @@ func (s *slab) recomputeSums(copies []slabCopy, lo, hi int64, sums []uint32) err
 	return fmt.Errorf("virtual disk %q slab %d: recompute checksums: %w", s.v.name, s.index, lastErr)
 }
 
-func (s *slab) getSums(first, n int64) []uint32 {
+func (s *slab) getSums(first, n int64) []uint32 { return s.appendSums(nil, first, n) }
+
+func (s *slab) appendSums(dst []uint32, first, n int64) []uint32 {
 	s.sumsMu.Lock()
 	defer s.sumsMu.Unlock()
-	return append([]uint32(nil), s.sums[first:first+n]...)
+	return append(dst, s.sums[first:first+n]...)
 }
 
 func (s *slab) setSums(first int64, vals []uint32) {
@@ -379,13 +388,15 @@ func (s *slab) readVerified(buf []byte, inSlab int64, hint int64) error {
 	if err := s.ensureSums(); err != nil {
 		return err
 	}
-	copies := s.readCopies(hint)
+	var copyArr [4]slabCopy
+	copies := s.appendReadCopies(copyArr[:0], hint)
 	if len(copies) == 0 {
 		return s.unhealthyError()
 	}
 	first := inSlab / BlockSize
 	n := int64(len(buf)) / BlockSize
-	sums := s.getSums(first, n)
+	var sumArr [256]uint32
+	sums := s.appendSums(sumArr[:0], first, n)
 	primary := copies[0]
 	var bad []int64
 	var primaryErr error
