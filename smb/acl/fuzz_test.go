@@ -42,7 +42,8 @@ func FuzzDecode(f *testing.F) {
 		_ = sd.SDDL()
 		_, _ = AccessCheck(sd, aliceTok, MaximumAllowed)
 		_, _ = AccessCheck(sd, adminTok, GenericAll|AccessSystemSecurity)
-		if Inherit(sd, aliceTok, true).Encode() == nil || Inherit(sd, aliceTok, false).Encode() == nil {
+		if Inherit(sd, aliceTok, true).Encode() == nil || Inherit(sd, aliceTok, false).Encode() == nil ||
+			CreateDescriptor(sd, sd, aliceTok, true).Encode() == nil || CreateDescriptor(nil, sd, aliceTok, false).Encode() == nil {
 			t.Fatalf("inherited descriptor does not encode")
 		}
 		if sd.Select(0xffffffff).Encode() == nil || Merge(sd, sd, LabelSecurityInformation).Encode() == nil {

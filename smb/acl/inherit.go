@@ -19,8 +19,10 @@ package acl
 // When nothing is inherited (no parent, a null parent DACL or no inheritable ACEs) the DACL is
 // the token default Windows uses: the owner and SYSTEM with full access.
 func Inherit(parent *SecurityDescriptor, tok Token, isDir bool) *SecurityDescriptor {
-	owner := tok.User.clone()
-	group := tok.primaryGroup().clone()
+	return inheritFor(parent, tok.User.clone(), tok.primaryGroup().clone(), isDir)
+}
+
+func inheritFor(parent *SecurityDescriptor, owner, group SID, isDir bool) *SecurityDescriptor {
 	sd := &SecurityDescriptor{Control: SelfRelative | DACLPresent, Owner: &owner, Group: &group}
 
 	var pd, ps *ACL
@@ -135,4 +137,100 @@ func DefaultRoot(owner SID) *SecurityDescriptor {
 			{Type: AccessAllowedACEType, Flags: oici | InheritOnlyACE, Mask: GenericAll, SID: CreatorOwnerSID.clone()},
 		}},
 	}
+}
+
+// CreateDescriptor builds the descriptor of a new object whose creator supplied one (the SMB2
+// CREATE "SecD" context): MS-DTYP 2.5.3.4.1 CreateSecurityDescriptor with a creator descriptor,
+// DACL_AUTO_INHERIT and SACL_AUTO_INHERIT, which is what NTFS does. With creator nil it is
+// Inherit.
+//
+//   - Owner and group are the creator's when given, the token's otherwise. Whether the token
+//     may use that owner is the caller's check (Token.MaySetOwner).
+//   - A DACL the creator gives (DACLPresent) is the object's explicit DACL: ACEs marked
+//     INHERITED_ACE are dropped (they would be stale copies), CREATOR OWNER/GROUP and generic
+//     bits are resolved for the ACEs that take effect here exactly as for inherited ones, and
+//     unless the creator set SE_DACL_PROTECTED the parent's inheritable ACEs follow the explicit
+//     ones. A null creator DACL stays null. Without a creator DACL the DACL is Inherit's.
+//   - The SACL follows the same rules with the SACL flags.
+func CreateDescriptor(parent, creator *SecurityDescriptor, tok Token, isDir bool) *SecurityDescriptor {
+	if creator == nil {
+		return Inherit(parent, tok, isDir)
+	}
+	owner, group := tok.User, tok.primaryGroup()
+	if creator.Owner != nil {
+		owner = *creator.Owner
+	}
+	if creator.Group != nil {
+		group = *creator.Group
+	}
+	// CREATOR OWNER in inherited ACEs means the object's owner, so the creator's owner counts.
+	sd := inheritFor(parent, owner.clone(), group.clone(), isDir)
+	var pd, ps *ACL
+	if parent != nil {
+		pd, ps = parent.DACL, parent.SACL
+	}
+	if creator.Control&DACLPresent != 0 || creator.DACL != nil {
+		sd.DACL, sd.Control = explicitACL(creator.DACL, creator.Control, pd, owner, group, isDir,
+			sd.Control&^daclControl|DACLPresent, DACLProtected, DACLAutoInherited)
+	}
+	if creator.Control&SACLPresent != 0 || creator.SACL != nil {
+		sd.SACL, sd.Control = explicitACL(creator.SACL, creator.Control, ps, owner, group, isDir,
+			sd.Control&^saclControl|SACLPresent, SACLProtected, SACLAutoInherited)
+	}
+	return sd
+}
+
+// explicitACL merges a creator's ACL with the parent's inheritable ACEs (see CreateDescriptor).
+func explicitACL(creator *ACL, creatorCtl uint16, parent *ACL, owner, group SID, isDir bool, ctl, protected, autoInh uint16) (*ACL, uint16) {
+	ctl |= creatorCtl & protected
+	if creator == nil {
+		return nil, ctl
+	}
+	var aces []ACE
+	for _, a := range creator.ACEs {
+		if a.Flags&InheritedACE != 0 {
+			continue
+		}
+		aces = append(aces, resolveCreatorACE(a, owner, group, isDir)...)
+	}
+	if creatorCtl&protected == 0 {
+		if inh := inheritACEs(parent, owner, group, isDir); len(inh) > 0 {
+			aces = append(aces, inh...)
+			ctl |= autoInh
+		}
+	}
+	return &ACL{Revision: revisionFor(aces), ACEs: aces}, ctl
+}
+
+// resolveCreatorACE resolves CREATOR OWNER/GROUP and generic bits of an explicit ACE that
+// applies to the new object, keeping an inherit-only copy with the originals when a directory
+// must still pass the ACE on (the same split inheritance makes).
+func resolveCreatorACE(a ACE, owner, group SID, isDir bool) []ACE {
+	a.SID = a.SID.clone()
+	a.Opaque = cloneBytes(a.Opaque)
+	if a.Flags&InheritOnlyACE != 0 || !(hasMaskAndSID(a.Type) || isObjectACE(a.Type)) {
+		return []ACE{a}
+	}
+	eff := a
+	eff.SID = a.SID.clone()
+	if hasMaskAndSID(a.Type) {
+		switch {
+		case a.SID.Equal(CreatorOwnerSID):
+			eff.SID = owner.clone()
+		case a.SID.Equal(CreatorGroupSID):
+			eff.SID = group.clone()
+		}
+	}
+	eff.Mask = GenericMapping(a.Mask)
+	inheritable := isDir && a.Flags&(ObjectInheritACE|ContainerInheritACE) != 0
+	if eff.SID.Equal(a.SID) && eff.Mask == a.Mask {
+		return []ACE{eff}
+	}
+	if !inheritable {
+		return []ACE{eff}
+	}
+	eff.Flags &^= inheritanceFlags
+	io := a
+	io.Flags |= InheritOnlyACE
+	return []ACE{eff, io}
 }

@@ -151,3 +151,47 @@ func TestDefaultRoot(t *testing.T) {
 		t.Errorf("other user may change permissions of bob's file")
 	}
 }
+
+func TestCreateDescriptor(t *testing.T) {
+	a, st := alice.String(), staff.String()
+	tok := Token{User: alice, PrimaryGroup: staff, Groups: []SID{staff}}
+	parent := sdFor(t, "O:BAG:BAD:(A;OICI;FA;;;BA)(A;OICIIO;GA;;;CO)")
+	cases := []struct {
+		name, creator string
+		isDir         bool
+		want          string
+	}{
+		{"explicit ACEs then inherited ones", "D:(A;;FR;;;WD)", false,
+			"O:" + a + "G:" + st + "D:AI(A;;FR;;;WD)(A;ID;FA;;;BA)(A;ID;FA;;;" + a + ")"},
+		{"protected creator DACL inherits nothing", "D:P(A;;FR;;;WD)", false,
+			"O:" + a + "G:" + st + "D:P(A;;FR;;;WD)"},
+		{"creator owner and group win", "O:BUG:BGD:P(A;;FR;;;WD)", false,
+			"O:BUG:BGD:P(A;;FR;;;WD)"},
+		{"stale inherited ACEs from the creator are dropped", "D:P(A;ID;FA;;;AU)(A;;FR;;;WD)", false,
+			"O:" + a + "G:" + st + "D:P(A;;FR;;;WD)"},
+		{"null creator DACL stays null", "D:NO_ACCESS_CONTROL", false,
+			"O:" + a + "G:" + st + "D:NO_ACCESS_CONTROL"},
+		{"no creator DACL: inherit", "O:BU", false,
+			"O:BUG:" + st + "D:AI(A;ID;FA;;;BA)(A;ID;FA;;;BU)"},
+		{"creator CREATOR OWNER on a directory is split", "D:P(A;OICI;GA;;;CO)", true,
+			"O:" + a + "G:" + st + "D:P(A;;FA;;;" + a + ")(A;OICIIO;GA;;;CO)"},
+		{"creator generic bits on a file are mapped", "D:P(A;;GR;;;WD)", false,
+			"O:" + a + "G:" + st + "D:P(A;;FR;;;WD)"},
+		{"creator inherit-only ACE kept as is", "D:P(A;OICIIO;GR;;;WD)", true,
+			"O:" + a + "G:" + st + "D:P(A;OICIIO;GR;;;WD)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := CreateDescriptor(parent, sdFor(t, c.creator), tok, c.isDir)
+			if got.SDDL() != c.want {
+				t.Errorf("CreateDescriptor = %s\nwant             %s", got.SDDL(), c.want)
+			}
+			if _, err := Decode(got.Encode()); err != nil {
+				t.Errorf("does not encode: %v", err)
+			}
+		})
+	}
+	if got, want := CreateDescriptor(parent, nil, tok, true).SDDL(), Inherit(parent, tok, true).SDDL(); got != want {
+		t.Errorf("CreateDescriptor without creator = %s, Inherit = %s", got, want)
+	}
+}
