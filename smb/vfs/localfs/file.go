@@ -325,6 +325,9 @@ func (f *file) applyDisposition(req vfs.OpenRequest) (vfs.OpenAction, error) {
 	if err := unix.Ftruncate(f.fd, 0); err != nil {
 		return 0, f.ioError("truncate", err)
 	}
+	if err := f.removeStreams(); err != nil {
+		return 0, err
+	}
 	if req.Allocation > 0 {
 		_ = unix.Fallocate(f.fd, unix.FALLOC_FL_KEEP_SIZE, 0, req.Allocation)
 	}

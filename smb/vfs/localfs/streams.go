@@ -103,10 +103,10 @@ func (fs *FS) openStream(ctx context.Context, object, sname string, req vfs.Open
 	base := bf.(*file)
 	s, action, err := base.attachStream(sname, req)
 	if err != nil {
-		base.Close()
 		if baseAction == vfs.Created {
-			base.Remove()
+			base.Remove() // created only for this stream
 		}
+		base.Close()
 		return nil, 0, err
 	}
 	return s, action, nil
@@ -117,7 +117,15 @@ func (fs *FS) openStream(ctx context.Context, object, sname string, req vfs.Open
 func (f *file) attachStream(sname string, req vfs.OpenRequest) (*stream, vfs.OpenAction, error) {
 	writes := req.Write || overwrites(req.Disposition)
 	full := f.Name() + ":" + sname
-	if writes {
+	unlock := f.fs.objLocks.lock(dirKey{f.dev, f.ino})
+	defer unlock()
+	stored, found, err := f.findStream(sname)
+	if err != nil {
+		return nil, 0, err
+	}
+	if writes || (!found && streamCreates(req.Disposition)) {
+		// The ReadOnly attribute covers every stream of a file (MS-FSA 2.1.5.1.2.1), creating
+		// one included. localfs enforces it itself since the server usually runs as root.
 		var stx unix.Statx_t
 		if err := f.statx(&stx); err != nil {
 			return nil, 0, err
@@ -126,12 +134,6 @@ func (f *file) attachStream(sname string, req vfs.OpenRequest) (*stream, vfs.Ope
 		if !f.isDir && attrsOf(&stx, rec, hasRec)&vfs.AttrReadOnly != 0 {
 			return nil, 0, fmt.Errorf("localfs: open %q for writing: %w", full, vfs.ErrReadOnly)
 		}
-	}
-	unlock := f.fs.objLocks.lock(dirKey{f.dev, f.ino})
-	defer unlock()
-	stored, found, err := f.findStream(sname)
-	if err != nil {
-		return nil, 0, err
 	}
 	s := &stream{base: f, name: sname, writable: writes || !found}
 	if found {
@@ -217,6 +219,27 @@ func (f *file) streamNames() ([]string, error) {
 		sort.Strings(names)
 		return names, nil
 	}
+}
+
+// removeStreams drops every named stream: overwriting or superseding a file's unnamed stream
+// replaces the whole file, named streams included (what Windows does; smbtorture's
+// streams create-disposition test checks it).
+func (f *file) removeStreams() error {
+	if f.fs.noXattrs.Load() {
+		return nil
+	}
+	unlock := f.fs.objLocks.lock(dirKey{f.dev, f.ino})
+	defer unlock()
+	names, err := f.streamNames()
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if err := unix.Fremovexattr(f.fd, streamXattrPrefix+encodeStreamName(n)); err != nil && err != unix.ENODATA {
+			return opError("remove stream", f.Name()+":"+n, err, vfs.ErrNotFound)
+		}
+	}
+	return nil
 }
 
 // Streams implements vfs.Streamer. name is an object name (no stream part); a Windows client's

@@ -299,6 +299,36 @@ func TestStreamDispositions(t *testing.T) {
 	}
 }
 
+// TestOverwriteRemovesStreams: overwriting or superseding the file (its unnamed stream) drops
+// its named streams; opening it does not.
+func TestOverwriteRemovesStreams(t *testing.T) {
+	fs, _ := newTestFS(t, "/dev/shm", Options{})
+	for _, c := range []struct {
+		d     vfs.Disposition
+		keeps bool
+	}{{vfs.OpenExisting, true}, {vfs.OpenIf, true}, {vfs.Overwrite, false}, {vfs.OverwriteIf, false}, {vfs.Supersede, false}} {
+		for _, s := range []string{"f:one", "f:two"} {
+			h, _, err := fs.Open(bg, s, vfs.OpenRequest{Disposition: vfs.OpenIf})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.Close()
+		}
+		h, _, err := fs.Open(bg, "f::$DATA", vfs.OpenRequest{Disposition: c.d, Write: true})
+		if err != nil {
+			t.Fatalf("disposition %d: %v", c.d, err)
+		}
+		h.Close()
+		infos, err := fs.Streams(bg, "f")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kept := len(infos) == 3; kept != c.keeps {
+			t.Errorf("disposition %d: streams after open %+v", c.d, infos)
+		}
+	}
+}
+
 // TestStreamOfMissingObject: a creating disposition creates the file too (as Windows does); an
 // opening one creates nothing.
 func TestStreamOfMissingObject(t *testing.T) {
@@ -409,8 +439,13 @@ func TestStreamAccess(t *testing.T) {
 	if _, _, err := fs.Open(bg, "f:s", vfs.OpenRequest{Disposition: vfs.OpenExisting, Write: true}); !errors.Is(err, vfs.ErrReadOnly) {
 		t.Errorf("stream of a read-only file opened for writing: %v", err)
 	}
-	if _, _, err := fs.Open(bg, "f:s", vfs.OpenRequest{Disposition: vfs.OpenExisting, Read: true}); err != nil {
+	if h, _, err := fs.Open(bg, "f:s", vfs.OpenRequest{Disposition: vfs.OpenExisting, Read: true}); err != nil {
 		t.Errorf("stream of a read-only file opened for reading: %v", err)
+	} else {
+		h.Close()
+	}
+	if _, _, err := fs.Open(bg, "f:new", vfs.OpenRequest{Disposition: vfs.OpenIf, Read: true}); !errors.Is(err, vfs.ErrReadOnly) {
+		t.Errorf("stream created on a read-only file: %v", err)
 	}
 	if err := r.Rename("g:s", false); !errors.Is(err, vfs.ErrNotSupported) {
 		t.Errorf("stream rename: %v", err)
