@@ -20,7 +20,7 @@ var handlers = [...]handlerFunc{
 	wire.CmdFlush:          handleFlush,
 	wire.CmdRead:           handleRead,
 	wire.CmdWrite:          handleWrite,
-	wire.CmdLock:           nil,
+	wire.CmdLock:           handleLock,
 	wire.CmdIoctl:          handleIoctl,
 	wire.CmdCancel:         nil,
 	wire.CmdEcho:           handleEcho,

@@ -40,6 +40,10 @@ func (o *open) close() error {
 		return o.pipe.Close()
 	}
 	var err error
+	if o.entry != nil {
+		// Locks go with the handle; waiters on them are woken (MS-FSA 2.1.5.4).
+		o.entry.Locks().ReleaseAll(o)
+	}
 	if o.entry != nil && o.entry.Close() {
 		err = o.file.Remove()
 	}

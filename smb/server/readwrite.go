@@ -69,6 +69,9 @@ func handleRead(r *request) error {
 	if req.Offset > 1<<63-1 {
 		return errInvalidParameter
 	}
+	if err := o.checkIO(req.Offset, uint64(req.Length), false); err != nil {
+		return err
+	}
 	start := len(r.resp)
 	dataAt := start + 16
 	if cap(r.resp) < dataAt+int(req.Length) {
@@ -135,6 +138,9 @@ func handleWrite(r *request) error {
 	}
 	if off > 1<<62 || off+uint64(len(req.Data)) > 1<<62 {
 		return errInvalidParameter
+	}
+	if err := o.checkIO(off, uint64(len(req.Data)), true); err != nil {
+		return err
 	}
 	o.entry.BreakLevelII()
 	n, err := o.file.WriteAt(req.Data, int64(off))

@@ -50,6 +50,7 @@ type OpenTable struct {
 type object struct {
 	opens         map[*Open]struct{}
 	deletePending bool
+	locks         *LockTable // byte-range locks, alive while the object has opens
 }
 
 // Open is one registered open of an object.
@@ -60,6 +61,8 @@ type Open struct {
 	share         ShareMode
 	deleteOnClose bool
 	closed        bool
+
+	locks *LockTable
 
 	oplock   OplockLevel
 	onBreak  BreakFunc
@@ -125,13 +128,16 @@ func (t *OpenTable) Open(id uint64, access Access, share ShareMode) (*Open, erro
 	}
 	obj := t.objs[id]
 	if obj == nil {
-		obj = &object{opens: make(map[*Open]struct{})}
+		obj = &object{opens: make(map[*Open]struct{}), locks: NewLockTable()}
 		t.objs[id] = obj
 	}
-	o := &Open{table: t, id: id, access: access, share: share}
+	o := &Open{table: t, id: id, access: access, share: share, locks: obj.locks}
 	obj.opens[o] = struct{}{}
 	return o, nil
 }
+
+// Locks returns the byte-range lock table of the open's object (shared by all its opens).
+func (o *Open) Locks() *LockTable { return o.locks }
 
 // SetDeleteOnClose marks the open so that closing it sets delete pending (FILE_DELETE_ON_CLOSE).
 func (o *Open) SetDeleteOnClose() {

@@ -127,7 +127,7 @@ func (t *OpenTable) openLocked(id uint64, access Access, share ShareMode, req Op
 	}
 	obj := t.objs[id]
 	if obj == nil {
-		obj = &object{opens: make(map[*Open]struct{})}
+		obj = &object{opens: make(map[*Open]struct{}), locks: NewLockTable()}
 		t.objs[id] = obj
 	}
 	granted := OplockNone
@@ -137,7 +137,7 @@ func (t *OpenTable) openLocked(id uint64, access Access, share ShareMode, req Op
 	case req.Want != OplockNone:
 		granted = OplockLevelII
 	}
-	o := &Open{table: t, id: id, access: access, share: share, oplock: granted, onBreak: req.OnBreak}
+	o := &Open{table: t, id: id, access: access, share: share, oplock: granted, onBreak: req.OnBreak, locks: obj.locks}
 	obj.opens[o] = struct{}{}
 	return o, granted, nil
 }
