@@ -87,8 +87,10 @@ func (sd *SecurityDescriptor) Select(info uint32) *SecurityDescriptor {
 //   - DACL: upd's DACL replaces cur's, a nil one included (a null DACL is a legal request), and
 //     upd's DACL control bits (protected, auto-inherited, defaulted) come with it. The
 //     computed-inheritance-request bits (DC/SC) are requests, not state, and are dropped.
-//   - ACE masks are stored as sent, generic bits included, so QUERY_INFO returns what SET_INFO
-//     stored; AccessCheck maps generic bits when it evaluates an ACE.
+//   - Generic bits in ACEs that take effect on the object (not inherit-only) are mapped to file
+//     rights, as Windows does: smbtorture's smb2.acls GENERIC sets GENERIC_READ and expects
+//     FILE_GENERIC_READ back. Inherit-only ACEs keep theirs for the children's inheritance to
+//     map (Samba 4.17 maps those too).
 //   - LABEL/ATTRIBUTE/SCOPE without SACL replace only the ACEs of those kinds in cur's SACL.
 func Merge(cur *SecurityDescriptor, upd *SecurityDescriptor, info uint32) *SecurityDescriptor {
 	info = expandInfo(info)
@@ -110,7 +112,7 @@ func Merge(cur *SecurityDescriptor, upd *SecurityDescriptor, info uint32) *Secur
 		out.Control = out.Control&^GroupDefaulted | u.Control&GroupDefaulted
 	}
 	if info&DACLSecurityInformation != 0 {
-		out.DACL = u.DACL
+		out.DACL = mapEffectiveGenerics(u.DACL)
 		out.Control = out.Control&^daclControl | u.Control&daclControl&^DACLComputedInheritRq
 		if u.DACL != nil {
 			out.Control |= DACLPresent
@@ -118,7 +120,7 @@ func Merge(cur *SecurityDescriptor, upd *SecurityDescriptor, info uint32) *Secur
 	}
 	switch {
 	case info&SACLSecurityInformation != 0:
-		out.SACL = u.SACL
+		out.SACL = mapEffectiveGenerics(u.SACL)
 		out.Control = out.Control&^saclControl | u.Control&saclControl&^SACLComputedInheritRq
 		if u.SACL != nil {
 			out.Control |= SACLPresent
@@ -147,4 +149,19 @@ func Merge(cur *SecurityDescriptor, upd *SecurityDescriptor, info uint32) *Secur
 		}
 	}
 	return out
+}
+
+// mapEffectiveGenerics maps the generic bits of the ACEs that apply to the object itself; l is
+// already a private copy.
+func mapEffectiveGenerics(l *ACL) *ACL {
+	if l == nil {
+		return nil
+	}
+	for i := range l.ACEs {
+		a := &l.ACEs[i]
+		if a.Flags&InheritOnlyACE == 0 && (hasMaskAndSID(a.Type) || isObjectACE(a.Type)) {
+			a.Mask = GenericMapping(a.Mask)
+		}
+	}
+	return l
 }

@@ -93,8 +93,8 @@ func TestMerge(t *testing.T) {
 			"O:" + a + "G:" + st + "D:PAI(D;;0x10000;;;AN)(A;OICI;FA;;;BA)S:AI(AU;SA;FA;;;WD)(ML;;0x3;;;S-1-16-12288)"},
 		{"SACL replaces the whole SACL", "S:(AU;FA;FA;;;AU)", SACLSecurityInformation,
 			"O:" + a + "G:" + st + "D:PAI(D;;0x10000;;;AN)(A;OICI;FA;;;BA)S:(AU;FA;FA;;;AU)"},
-		{"generic bits are stored as sent", "D:(A;;GA;;;WD)", DACLSecurityInformation,
-			"O:" + a + "G:" + st + "D:(A;;GA;;;WD)S:AI(AU;SA;FA;;;WD)(ML;;0x1;;;S-1-16-8192)"},
+		{"generic bits of effective ACEs are mapped", "D:(A;;GR;;;WD)(A;OICI;GA;;;BA)(A;OICIIO;GA;;;CO)", DACLSecurityInformation,
+			"O:" + a + "G:" + st + "D:(A;;FR;;;WD)(A;OICI;FA;;;BA)(A;OICIIO;GA;;;CO)S:AI(AU;SA;FA;;;WD)(ML;;0x1;;;S-1-16-8192)"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
