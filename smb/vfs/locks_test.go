@@ -1179,3 +1179,62 @@ func BenchmarkCheckIO(b *testing.B) {
 		})
 	}
 }
+
+// TestOwnSharedLockMakesOwnExclusiveWait: MS-FSA 2.1.4.10 lets an owner's shared lock block its
+// own exclusive request, so a blocking one waits until the owner itself unlocks (through another
+// LOCK request); the table does not treat that as a deadlock.
+func TestOwnSharedLockMakesOwnExclusiveWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := &lockHolder{"a"}
+		tab := NewLockTable()
+		mustLock(t, tab, a, shared(0, 10))
+		results := make(chan lockResult, 1)
+		if !startLock(t.Context(), tab, a, results, excl(0, 10)) {
+			t.Fatal("exclusive over the owner's own shared lock did not wait")
+		}
+		expectNoResult(t, results)
+		if err := tab.Unlock(a, []LockRange{shared(0, 10)}); err != nil {
+			t.Fatal(err)
+		}
+		if r := <-results; r.err != nil {
+			t.Fatal(r.err)
+		}
+		if h := tab.Held(); !slices.Equal(h, []HeldLock{{a, excl(0, 10)}}) {
+			t.Fatalf("held %v", h)
+		}
+	})
+}
+
+// ExampleLockTable shows how the server drives the table for one file: SMB2 LOCK with and without
+// FAIL_IMMEDIATELY, READ/WRITE checks and CLOSE.
+func ExampleLockTable() {
+	locks := NewLockTable() // one per file id, next to the open table's entry
+	h1, h2 := &lockHolder{"h1"}, &lockHolder{"h2"}
+	ctx := context.Background()
+
+	// LOCK from h1, one element, exclusive, FAIL_IMMEDIATELY.
+	fmt.Println("h1 lock:", locks.Lock(ctx, h1, []LockRange{{Offset: 0, Length: 100, Exclusive: true}}, false))
+	// The same from h2 fails: STATUS_LOCK_NOT_GRANTED.
+	err := locks.Lock(ctx, h2, []LockRange{{Offset: 50, Length: 10, Exclusive: true}}, false)
+	fmt.Println("h2 lock conflicts:", errors.Is(err, ErrLockConflict))
+	// READ by h2 inside h1's range: STATUS_FILE_LOCK_CONFLICT.
+	fmt.Println("h2 read conflicts:", errors.Is(locks.CheckIO(h2, 10, 10, false), ErrLockConflict))
+
+	// A blocking LOCK from h2 goes async: onWait is where the server sends STATUS_PENDING.
+	done := make(chan error)
+	pending := make(chan struct{})
+	go func() {
+		done <- locks.LockOrWait(ctx, h2, []LockRange{{Offset: 50, Length: 10}}, func() { close(pending) })
+	}()
+	<-pending
+	fmt.Println("h2 waiting:", locks.Waiting())
+	// CLOSE of h1 drops its locks and grants h2's request.
+	locks.ReleaseAll(h1)
+	fmt.Println("h2 granted:", <-done)
+	// Output:
+	// h1 lock: <nil>
+	// h2 lock conflicts: true
+	// h2 read conflicts: true
+	// h2 waiting: 1
+	// h2 granted: <nil>
+}
