@@ -41,6 +41,22 @@
 // by the name the kernel reports for the descriptor, accepted only if it resolves beneath the
 // root to the same inode (locate.go).
 //
+// Optional capabilities (vfs/extensions.go):
+//
+//   - Named streams (vfs.Streamer; streams.go, streamname.go). Open accepts "file:stream",
+//     "file:stream:$DATA" and "file::$DATA" (the file itself) in the last element. Each named
+//     stream is one user xattr, user.sofs.stream.<name>, the name kept as given except '%' and
+//     control characters, written %XX. Stream names match case-insensitively. A stream holds at
+//     most 64 KiB (the kernel's limit for one xattr value), and less on ext4 without ea_inode,
+//     where all of a file's xattrs share one ~4 KiB block; writes beyond give vfs.ErrNoSpace.
+//     Overwriting or superseding a file drops its named streams; renaming a stream is not
+//     supported yet. Without xattrs (Options.NoXattrs or a file system refusing them) opening a
+//     stream gives vfs.ErrNotSupported.
+//   - Stored security descriptors (vfs.Securable on handles; security.go): opaque bytes in
+//     user.sofs.sd, at most 64 KiB.
+//   - Change watching (vfs.Watcher; watch.go) with inotify, so changes made on the host are
+//     reported too; watch.go explains how the watched directories stay confined.
+//
 // Objects that are neither regular files nor directories (FIFOs, sockets, devices) are not
 // served: opening one gives vfs.ErrAccess. Symlinks that resolve beneath the root are followed;
 // ReadDir lists those that do not as the link itself with AttrReparsePoint.
