@@ -320,7 +320,7 @@ func (t *LockTable) Unlock(owner LockOwner, ranges []LockRange) error {
 		victim := -1
 		for i := range t.held {
 			h := &t.held[i]
-			if h.Owner == owner && h.Offset == r.Offset && h.Length == r.Length {
+			if h.Offset == r.Offset && h.Length == r.Length && h.Owner == owner {
 				victim = i
 				if h.Exclusive {
 					break
