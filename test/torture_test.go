@@ -30,11 +30,9 @@ var knownGaps = map[string]struct {
 	floor  int
 	reason string
 }{
-	"smb2.session":  {1, "needs batch oplocks (every subtest opens with one and checks the level) and multichannel session binding: issue 3"},
-	"smb2.create":   {9, "needs security descriptors (aclfile, acldir, nulldacl) and byte-range locks (brlocked): issue 3"},
-	"smb2.getinfo":  {3, "needs named streams (complex, normalized) and security descriptors (qsec_buffercheck): issue 3"},
-	"smb2.fileid":   {2, "needs named streams: issue 3"},
-	"smb2.compound": {11, "needs CHANGE_NOTIFY with async interim responses (interim1/2) and named streams: issue 3"},
+	"smb2.session":  {4, "needs multichannel session binding (bind_negative_*), security descriptors (reauth) and CHANGE_NOTIFY: issue 3"},
+	"smb2.create":   {10, "needs security descriptors (aclfile, acldir, nulldacl) and the gentest/blob details: issue 3"},
+	"smb2.compound": {11, "needs CHANGE_NOTIFY (interim1/2) and compound related-error details: issue 3"},
 }
 
 type suiteResult struct{ tests, passed, failed, skipped, errors int }

@@ -77,11 +77,17 @@ func handleCreate(r *request) error {
 	if req.CreateOptions&(wire.FileOpenByFileID|wire.FileReserveOpfilter) != 0 {
 		return wire.StatusNotSupported
 	}
-	name, err := sharePath(req.Name)
+	sh := r.tree.share
+	name, stream, err := splitSharePath(req.Name)
 	if err != nil {
 		return fmt.Errorf("create %q: %w", req.Name, err)
 	}
-	sh := r.tree.share
+	if stream != "" {
+		if _, ok := sh.FS.(vfs.Streamer); !ok {
+			return fmt.Errorf("create %q: named streams not supported by this share: %w", req.Name, vfs.ErrInvalidName)
+		}
+		name += ":" + stream
+	}
 	kind := vfs.AnyKind
 	switch {
 	case req.CreateOptions&wire.FileDirectoryFile != 0:

@@ -25,21 +25,63 @@ const maxNameUnits = 255
 // A leading backslash is refused with STATUS_INVALID_PARAMETER as Windows does (MS-SMB2 3.3.5.9:
 // the name is relative to the share). Trailing backslashes are tolerated for directories.
 func sharePath(name string) (string, error) {
-	if strings.HasPrefix(name, `\`) {
-		return "", errInvalidParameter
+	p, stream, err := splitSharePath(name)
+	if err != nil {
+		return "", err
 	}
-	name = strings.TrimSuffix(name, "::$DATA")
+	if stream != "" {
+		return "", vfs.ErrInvalidName // the caller does not accept streams
+	}
+	return p, nil
+}
+
+// splitSharePath is sharePath for names that may name a stream (MS-FSCC 2.1.5.2):
+// "dir\file:stream" or "dir\file:stream:$DATA" give ("dir/file", "stream"); "file::$DATA" is
+// the unnamed data stream, the file itself. Only the last element may carry a stream, and
+// $DATA is the only stream type a file can be opened with.
+func splitSharePath(name string) (path, stream string, err error) {
+	if strings.HasPrefix(name, `\`) {
+		return "", "", errInvalidParameter
+	}
 	name = strings.TrimRight(name, `\`)
 	if name == "" {
-		return "", nil
+		return "", "", nil
 	}
 	elems := strings.Split(name, `\`)
+	last := elems[len(elems)-1]
+	if base, rest, ok := strings.Cut(last, ":"); ok {
+		streamName, typ, hasType := strings.Cut(rest, ":")
+		if hasType && !strings.EqualFold(typ, "$DATA") || strings.Contains(typ, ":") {
+			return "", "", vfs.ErrInvalidName
+		}
+		if streamName == "" && !hasType {
+			return "", "", vfs.ErrInvalidName // "file:" names nothing
+		}
+		if err := checkStreamName(streamName); err != nil {
+			return "", "", err
+		}
+		elems[len(elems)-1] = base
+		stream = streamName
+	}
 	for _, e := range elems {
 		if err := checkElement(e); err != nil {
-			return "", err
+			return "", "", err
 		}
 	}
-	return strings.Join(elems, "/"), nil
+	return strings.Join(elems, "/"), stream, nil
+}
+
+// checkStreamName validates a stream name: no separators or control characters, NTFS length.
+func checkStreamName(s string) error {
+	for _, c := range s {
+		if c < 0x20 || c == '/' || c == '\\' || c == ':' || c == 0xFFFD {
+			return vfs.ErrInvalidName
+		}
+	}
+	if utf16Len(s) > maxNameUnits {
+		return vfs.ErrInvalidName
+	}
+	return nil
 }
 
 // checkElement validates one path element.

@@ -159,10 +159,7 @@ func queryFileInfo(r *request, o *open, class uint8) ([]byte, error) {
 		_, base := parentAndBase(o.file.Name())
 		return wire.AppendFileNameInformation(b, shortName(base)), nil
 	case wire.FileStreamInformation:
-		if fi.IsDir() {
-			return nil, nil
-		}
-		return wire.AppendFileStreamInformation(b, []wire.StreamInfo{{Name: "::$DATA", Size: fi.Size, AllocationSize: fi.Allocation}}), nil
+		return streamInfo(r, o, fi)
 	case wire.FileCompressionInformation:
 		return wire.AppendFileCompressionInformation(b, &a), nil
 	case wire.FileNetworkOpenInformation:
@@ -194,7 +191,41 @@ const (
 	fsCaseSensitiveSearch = 0x00000001
 	fsCasePreservedNames  = 0x00000002
 	fsUnicodeOnDisk       = 0x00000004
+	fsNamedStreams        = 0x00040000
 )
+
+// streamInfo lists an object's streams (FileStreamInformation, MS-FSCC 2.4.43): the unnamed data
+// stream of a file as "::$DATA" and named ones as ":name:$DATA"; a directory has only its named
+// streams.
+func streamInfo(r *request, o *open, fi vfs.FileInfo) ([]byte, error) {
+	st, ok := o.tree.share.FS.(vfs.Streamer)
+	if !ok {
+		if fi.IsDir() {
+			return nil, nil
+		}
+		return wire.AppendFileStreamInformation(nil, []wire.StreamInfo{{Name: "::$DATA", Size: fi.Size, AllocationSize: fi.Allocation}}), nil
+	}
+	base, _, _ := strings.Cut(o.file.Name(), ":")
+	streams, err := st.Streams(r.ctx(), base)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]wire.StreamInfo, 0, len(streams))
+	for _, s := range streams {
+		if s.Name == "" {
+			if fi.IsDir() {
+				continue
+			}
+			out = append(out, wire.StreamInfo{Name: "::$DATA", Size: s.Size, AllocationSize: s.Allocation})
+			continue
+		}
+		out = append(out, wire.StreamInfo{Name: ":" + s.Name + ":$DATA", Size: s.Size, AllocationSize: s.Allocation})
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return wire.AppendFileStreamInformation(nil, out), nil
+}
 
 func queryFSInfo(r *request, o *open, class uint8) ([]byte, int, error) {
 	st, err := o.tree.share.FS.StatFS(r.ctx())
@@ -234,7 +265,11 @@ func queryFSInfo(r *request, o *open, class uint8) ([]byte, int, error) {
 		if maxName == 0 {
 			maxName = 255
 		}
-		// Named streams, ACLs and sparse files are advertised only when they work (issue 3).
+		// Capabilities are advertised only when the backend has them (ACLs and sparse files
+		// come with issue 3).
+		if _, ok := o.tree.share.FS.(vfs.Streamer); ok {
+			attrs |= fsNamedStreams
+		}
 		return wire.AppendFileFsAttributeInformation(nil, attrs, maxName, "NTFS"), 16, nil
 	case wire.FileFsControlInformation:
 		// No quotas: all limits zero, quota tracking off.
