@@ -12,14 +12,16 @@ type Report struct {
 	Problems []string
 	// Notes are expected after a crash and harmless (a torn checkpoint area, an older superblock
 	// copy); recorded for the operator.
-	Notes            []string
-	Files, Dirs      int
-	UsedBlocks       uint64
-	DataBlocks       uint64
-	SharedBlocks     uint64
-	CheckpointGen    uint64
-	ReplayedRecords  int
-	JournalUsedBlock uint64
+	Notes        []string
+	Files, Dirs  int
+	UsedBlocks   uint64
+	DataBlocks   uint64
+	SharedBlocks uint64
+	// SecurityDescriptors is the number of distinct descriptors stored (shared by objects).
+	SecurityDescriptors int
+	CheckpointGen       uint64
+	ReplayedRecords     int
+	JournalUsedBlock    uint64
 }
 
 // OK reports whether check found no problem.
@@ -52,6 +54,7 @@ func Check(dev BlockDevice) *Report {
 			r.Files++
 		}
 	}
+	r.SecurityDescriptors = len(l.st.sds)
 	r.UsedBlocks, r.DataBlocks, r.SharedBlocks = l.st.usedCount, l.st.dataBlocks, l.st.shared.blocks()
 	return r
 }
@@ -139,6 +142,30 @@ func checkState(s *state) []string {
 				refs[b]++
 			}
 		}
+	}
+	// Security descriptors: every reference resolves, counts match, no unused or duplicate entry.
+	sdRefs := map[uint32]uint32{}
+	for _, ino := range s.inodes {
+		if ino.sd != 0 {
+			sdRefs[ino.sd]++
+			if s.sds[ino.sd] == nil {
+				bad("inode %d refers to missing security descriptor %d", ino.id, ino.sd)
+			}
+		}
+	}
+	for id, e := range s.sds {
+		if e.refs != sdRefs[id] || e.refs == 0 {
+			bad("security descriptor %d: %d references counted, %d recorded", id, sdRefs[id], e.refs)
+		}
+		if s.sdByID[e.bytes] != id {
+			bad("security descriptor %d not indexed by its content", id)
+		}
+		if id > s.nextSD {
+			bad("security descriptor %d not below next id %d", id, s.nextSD)
+		}
+	}
+	if len(s.sdByID) != len(s.sds) {
+		bad("security descriptor index has %d entries for %d descriptors", len(s.sdByID), len(s.sds))
 	}
 	// Extent overlap and sharing: a block referenced n times must be recorded as shared n-1 times.
 	for b, n := range refs {

@@ -65,6 +65,8 @@ func decodeCheckpointHeader(b []byte) (*checkpointHeader, error) {
 // the state is released, so operations pause only for the copy.
 type stateSnapshot struct {
 	nextID, dataStart, dataBlocks uint64
+	nextSD                        uint32
+	sds                           map[uint32]string
 	inodes                        []inode // value copies; ext cloned, children dropped
 	shared                        shareMap
 	used                          bitmap
@@ -72,14 +74,18 @@ type stateSnapshot struct {
 
 func snapshotState(s *state) *stateSnapshot {
 	snap := &stateSnapshot{
-		nextID: s.nextID, dataStart: s.dataStart, dataBlocks: s.dataBlocks,
+		nextID: s.nextID, dataStart: s.dataStart, dataBlocks: s.dataBlocks, nextSD: s.nextSD,
+		sds:    make(map[uint32]string, len(s.sds)),
 		inodes: make([]inode, 0, len(s.inodes)),
 		shared: append(shareMap(nil), s.shared...),
 		used:   s.used.clone(),
 	}
 	for _, n := range s.inodes {
 		snap.inodes = append(snap.inodes, inode{id: n.id, parent: n.parent, name: n.name, dir: n.dir,
-			attrs: n.attrs, size: n.size, times: n.times, ext: n.ext.clone()})
+			attrs: n.attrs, size: n.size, times: n.times, ext: n.ext.clone(), sd: n.sd})
+	}
+	for id, e := range s.sds {
+		snap.sds[id] = e.bytes
 	}
 	return snap
 }
@@ -93,6 +99,17 @@ func (snap *stateSnapshot) encode() []byte {
 	e.u64(snap.nextID)
 	e.u64(snap.dataStart)
 	e.u64(snap.dataBlocks)
+	e.u32(snap.nextSD)
+	sdIDs := make([]uint32, 0, len(snap.sds))
+	for id := range snap.sds {
+		sdIDs = append(sdIDs, id)
+	}
+	sort.Slice(sdIDs, func(i, j int) bool { return sdIDs[i] < sdIDs[j] })
+	e.u32(uint32(len(sdIDs)))
+	for _, id := range sdIDs {
+		e.u32(id)
+		e.str(snap.sds[id])
+	}
 	inodes := snap.inodes
 	sort.Slice(inodes, func(i, j int) bool { return inodes[i].id < inodes[j].id })
 	e.u64(uint64(len(inodes)))
@@ -107,6 +124,7 @@ func (snap *stateSnapshot) encode() []byte {
 			e.u8(0)
 		}
 		e.u32(n.attrs)
+		e.u32(n.sd)
 		e.i64(n.size)
 		for _, t := range n.times {
 			e.i64(t)
@@ -155,10 +173,23 @@ func (snap *stateSnapshot) encode() []byte {
 // only what indexing needs; check verifies the invariants.
 func decodeState(b []byte, maxDataBlocks uint64) (*state, error) {
 	d := dec{b: b}
-	s := &state{}
+	s := &state{sds: map[uint32]*sdEntry{}, sdByID: map[string]uint32{}}
 	s.nextID = d.u64()
 	s.dataStart = d.u64()
 	s.dataBlocks = d.u64()
+	s.nextSD = d.u32()
+	nsd := d.u32()
+	if uint64(nsd) > uint64(len(b)) {
+		return nil, fmt.Errorf("checkpoint: %d security descriptors", nsd)
+	}
+	for i := uint32(0); i < nsd && d.err == nil; i++ {
+		id, sd := d.u32(), d.str()
+		if _, dup := s.sdByID[sd]; dup || id == 0 || id > s.nextSD || s.sds[id] != nil || sd == "" {
+			return nil, fmt.Errorf("checkpoint: security descriptor %d duplicated or invalid", id)
+		}
+		s.sds[id] = &sdEntry{bytes: sd}
+		s.sdByID[sd] = id
+	}
 	if d.err != nil || s.dataBlocks > maxDataBlocks {
 		return nil, fmt.Errorf("checkpoint state header: %d data blocks (at most %d): %v", s.dataBlocks, maxDataBlocks, d.err)
 	}
@@ -174,6 +205,7 @@ func decodeState(b []byte, maxDataBlocks uint64) (*state, error) {
 		ino.name = d.str()
 		ino.dir = d.u8() != 0
 		ino.attrs = d.u32()
+		ino.sd = d.u32()
 		ino.size = d.i64()
 		for j := range ino.times {
 			ino.times[j] = d.i64()
@@ -190,6 +222,13 @@ func decodeState(b []byte, maxDataBlocks uint64) (*state, error) {
 		}
 		if _, dup := s.inodes[ino.id]; dup || ino.id == 0 {
 			return nil, fmt.Errorf("checkpoint: inode id %d duplicated or zero", ino.id)
+		}
+		if ino.sd != 0 {
+			e := s.sds[ino.sd]
+			if e == nil {
+				return nil, fmt.Errorf("checkpoint: inode %d has unknown security descriptor %d", ino.id, ino.sd)
+			}
+			e.refs++
 		}
 		s.inodes[ino.id] = ino
 	}

@@ -2,6 +2,7 @@ package csv
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 
 	"github.com/sofs-dev/sofs/smb/vfs"
@@ -82,5 +83,68 @@ func TestCloneSharesBlocks(t *testing.T) {
 	g := mustOpen(t, v2, "dst", vfs.OpenRequest{Disposition: vfs.OpenExisting, Read: true})
 	if !bytes.Equal(readAll(t, g), wantDst) {
 		t.Fatal("clone content lost across remount")
+	}
+}
+
+// TestSecurityDescriptorsDeduplicated stores descriptors on several objects: equal descriptors
+// are kept once, survive remounts (journal replay and checkpoint), and go when unused.
+func TestSecurityDescriptorsDeduplicated(t *testing.T) {
+	path := newDevicePath(t, 16<<20, FormatOptions{})
+	v := mountPath(t, path)
+	sdA, sdB := []byte("O:BAG:BAD:(A;;FA;;;WD)"), []byte("O:SYG:SYD:(A;;FR;;;BU)")
+	var files []vfs.File
+	for i, name := range []string{"a", "b", "c", "d"} {
+		f := mustOpen(t, v, name, createReq())
+		if _, err := f.(vfs.Securable).SecurityDescriptor(); !errors.Is(err, vfs.ErrNotFound) {
+			t.Fatalf("descriptor before any was set: %v", err)
+		}
+		sd := sdA
+		if i == 3 {
+			sd = sdB
+		}
+		if err := f.(vfs.Securable).SetSecurityDescriptor(sd); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	if n := len(v.c.st.sds); n != 2 {
+		t.Fatalf("%d descriptors stored for 2 distinct ones", n)
+	}
+	// Crash-style remount: replayed from the journal.
+	v.abandon()
+	if r := checkPath(t, path); r.SecurityDescriptors != 2 {
+		t.Fatalf("check counts %d descriptors", r.SecurityDescriptors)
+	}
+	v = mountPath(t, path)
+	for i, name := range []string{"a", "b", "c", "d"} {
+		f := mustOpen(t, v, name, vfs.OpenRequest{Disposition: vfs.OpenExisting})
+		got, err := f.(vfs.Securable).SecurityDescriptor()
+		want := sdA
+		if i == 3 {
+			want = sdB
+		}
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("%s descriptor %q, %v", name, got, err)
+		}
+		if i == 3 {
+			if err := f.Remove(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n := len(v.c.st.sds); n != 1 {
+		t.Fatalf("%d descriptors after the only user of one was removed", n)
+	}
+	if err := v.Close(); err != nil { // checkpoint
+		t.Fatal(err)
+	}
+	if r := checkPath(t, path); r.SecurityDescriptors != 1 {
+		t.Fatalf("check counts %d descriptors after checkpoint", r.SecurityDescriptors)
+	}
+	v = mountPath(t, path)
+	defer v.Close()
+	f := mustOpen(t, v, "A", vfs.OpenRequest{Disposition: vfs.OpenExisting})
+	if got, err := f.(vfs.Securable).SecurityDescriptor(); err != nil || !bytes.Equal(got, sdA) {
+		t.Fatalf("after checkpoint: %q, %v", got, err)
 	}
 }

@@ -652,3 +652,30 @@ func (f *file) Remove() error {
 	}
 	return nil
 }
+
+var _ vfs.Securable = (*file)(nil)
+
+// maxSecurityDescriptor bounds a stored descriptor (the record length field is 16 bits).
+const maxSecurityDescriptor = 65535
+
+// SecurityDescriptor implements vfs.Securable.
+func (f *file) SecurityDescriptor() ([]byte, error) {
+	c := f.v.c
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if err := f.gone(); err != nil {
+		return nil, fmt.Errorf("security descriptor: %w", err)
+	}
+	if f.ino.sd == 0 {
+		return nil, fmt.Errorf("security descriptor of id %d: none set: %w", f.ino.id, vfs.ErrNotFound)
+	}
+	return []byte(c.st.sds[f.ino.sd].bytes), nil
+}
+
+// SetSecurityDescriptor implements vfs.Securable; identical descriptors are stored once.
+func (f *file) SetSecurityDescriptor(sd []byte) error {
+	if len(sd) == 0 || len(sd) > maxSecurityDescriptor {
+		return fmt.Errorf("set security descriptor of %d bytes: %w", len(sd), vfs.ErrInvalidName)
+	}
+	return f.commitAndWait("set security descriptor", record{kind: recSetSD, id: f.ino.id, name: string(sd), now: f.v.nowNanos()})
+}

@@ -37,6 +37,7 @@ func FuzzJournalBatch(f *testing.F) {
 		{kind: recClone, id: 6, other: 5, fileBlock: 0, phys: 1, count: 2, size: -1},
 		{kind: recUnmap, id: 5, fileBlock: 0, count: 1},
 		{kind: recSetSize, id: 5, size: 10},
+		{kind: recSetSD, id: 5, name: "sd"},
 		{kind: recRemove, id: 5},
 	}
 	f.Add(encodeBatch(77, 1, 10, recs))
@@ -67,6 +68,8 @@ func FuzzCheckpoint(f *testing.F) {
 		{kind: recMap, id: 3, fileBlock: 0, phys: 100, count: 4, size: 16384},
 		{kind: recCreate, id: 4, other: 1, name: "g"},
 		{kind: recClone, id: 4, other: 3, fileBlock: 0, phys: 0, count: 4, size: 16384},
+		{kind: recSetSD, id: 4, name: "sd"},
+		{kind: recSetSD, id: 3, name: "sd"},
 	} {
 		if err := s.apply(&r); err != nil {
 			f.Fatal(err)

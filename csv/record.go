@@ -15,6 +15,7 @@ const (
 	recRename  recordKind = 6 // move under a (possibly other) parent with a new name
 	recRemove  recordKind = 7 // delete a file or an empty directory, releasing its blocks
 	recClone   recordKind = 8 // share a source file's blocks into a destination range
+	recSetSD   recordKind = 9 // set the security descriptor (bytes in name; "" clears)
 )
 
 // setInfo mask bits say which record fields apply.
@@ -91,6 +92,8 @@ func (r *record) encode(e *enc) {
 	case recRename:
 		e.u64(r.other)
 		e.str(r.name)
+	case recSetSD:
+		e.str(r.name)
 	case recRemove:
 	}
 }
@@ -130,6 +133,8 @@ func decodeRecord(d *dec) (record, error) {
 		r.count = d.u64()
 	case recRename:
 		r.other = d.u64()
+		r.name = d.str()
+	case recSetSD:
 		r.name = d.str()
 	case recRemove:
 	default:

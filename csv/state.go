@@ -30,12 +30,44 @@ type inode struct {
 	times    [4]int64 // unix nanoseconds: creation, last access, last write, change
 	ext      extentMap
 	children map[string]uint64 // folded name -> id; directories only
+	sd       uint32            // security descriptor id in state.sds; 0 = none
 
 	// dataMu orders data I/O against block-map changes: reads and in-place overwrites hold it
 	// shared; anything that maps, unmaps or frees this file's blocks holds it exclusively, so a
 	// reader never sees a block that was freed and reused.
 	dataMu  sync.RWMutex
 	removed bool
+}
+
+// sdEntry is one distinct security descriptor and how many objects use it.
+type sdEntry struct {
+	bytes string
+	refs  uint32
+}
+
+// setSD points ino at the descriptor with content sd ("" for none), sharing an existing entry.
+func (s *state) setSD(ino *inode, sd string) {
+	if ino.sd != 0 {
+		if e := s.sds[ino.sd]; e != nil {
+			if e.refs--; e.refs == 0 {
+				delete(s.sds, ino.sd)
+				delete(s.sdByID, e.bytes)
+			}
+		}
+		ino.sd = 0
+	}
+	if sd == "" {
+		return
+	}
+	id, ok := s.sdByID[sd]
+	if !ok {
+		s.nextSD++
+		id = s.nextSD
+		s.sds[id] = &sdEntry{bytes: sd}
+		s.sdByID[sd] = id
+	}
+	s.sds[id].refs++
+	ino.sd = id
 }
 
 // foldName is the key under which a name is indexed: case-insensitive as NTFS compares names
@@ -77,9 +109,14 @@ type state struct {
 	dataStart, dataBlocks uint64
 	inodes                map[uint64]*inode
 	nextID                uint64
-	used                  bitmap   // data blocks referenced by at least one file
-	usedCount             uint64   // set bits in used
-	shared                shareMap // references beyond the first (clones), as runs
+	// sds are the security descriptors, stored once per distinct content and shared by every
+	// object that has it.
+	sds       map[uint32]*sdEntry
+	sdByID    map[string]uint32 // content -> id
+	nextSD    uint32
+	used      bitmap   // data blocks referenced by at least one file
+	usedCount uint64   // set bits in used
+	shared    shareMap // references beyond the first (clones), as runs
 	// onFree, when set, receives blocks whose last reference went away instead of them being
 	// usable at once: the live volume quarantines them until the freeing record is durable.
 	onFree func(phys, count uint64)
@@ -91,6 +128,8 @@ func newState(dataStart, dataBlocks uint64, now int64) *state {
 		dataBlocks: dataBlocks,
 		inodes:     map[uint64]*inode{},
 		nextID:     rootID + 1,
+		sds:        map[uint32]*sdEntry{},
+		sdByID:     map[string]uint32{},
 		used:       newBitmap(dataBlocks),
 	}
 	s.inodes[rootID] = &inode{id: rootID, dir: true, times: [4]int64{now, now, now, now}, children: map[string]uint64{}}
@@ -238,7 +277,7 @@ func (s *state) check(r *record) error {
 		if r.id == rootID || len(ino.children) > 0 {
 			return fmt.Errorf("%w: remove %d: root or not empty", errCorrupt, r.id)
 		}
-	case recSetInfo:
+	case recSetInfo, recSetSD:
 	default:
 		return fmt.Errorf("%w: record kind %d", errCorrupt, r.kind)
 	}
@@ -332,7 +371,13 @@ func (s *state) apply(r *record) error {
 		if r.now != 0 {
 			ino.times[tChange] = r.now
 		}
+	case recSetSD:
+		s.setSD(ino, r.name)
+		if r.now != 0 {
+			ino.times[tChange] = r.now
+		}
 	case recRemove:
+		s.setSD(ino, "")
 		for _, e := range ino.ext {
 			s.deref(e.phys, e.count)
 		}
