@@ -26,10 +26,13 @@ import (
 //   - A blocking Lock ended by ctx (SMB2 CANCEL): the ctx error; the server answers
 //     STATUS_CANCELLED.
 //
-// What the server validates itself, because it is about the request rather than the locks:
-// LockCount 0 and bad flag combinations (STATUS_INVALID_PARAMETER), an array mixing locks and
-// unlocks, a multi-element array with a blocking element (Windows fails it with
-// STATUS_INVALID_PARAMETER, MS-SMB2 3.3.5.14.2 <367>), locks on directories.
+// What the server validates itself, because it is about the request rather than the locks
+// (all STATUS_INVALID_PARAMETER): LockCount 0; bad flag combinations, including SHARED or
+// EXCLUSIVE together with UNLOCK; a multi-element array with a blocking element (MS-SMB2
+// 3.3.5.14.2 <367>); locks on directories. Mixed arrays follow the first element (smbtorture
+// smb2.lock.multiple-unlock): an unlock array has its leading unlocks done (call Unlock with that
+// prefix) and then fails at its first lock element; a lock array that contains an unlock fails
+// with nothing locked (validate before calling Lock).
 
 // LockOwner identifies who holds a byte-range lock: the server passes its open (handle) pointer,
 // MS-FSA's ByteRangeLock.OwnerOpen. Owners are compared with ==, so the dynamic type must be

@@ -1238,3 +1238,123 @@ func ExampleLockTable() {
 	// h2 waiting: 1
 	// h2 granted: <nil>
 }
+
+// lockStep is one step of a replayed smbtorture smb2.lock scenario: handle h ("h" or "h2")
+// locks (FAIL_IMMEDIATELY), unlocks or closes, and gets want ("ok", "conflict" for
+// STATUS_LOCK_NOT_GRANTED, "notlocked" for STATUS_RANGE_NOT_LOCKED).
+type lockStep struct {
+	h      string
+	op     byte // 'L' lock, 'U' unlock, 'C' close
+	ranges []LockRange
+	want   string
+}
+
+// TestSmbtortureLockScenarios replays, at the table level, the smb2.lock subtests whose outcome
+// depends only on lock semantics (stacking, multiple-unlock, unlock, overlap, context); the
+// statuses are those the suite expects from Windows. Parts that test request validation (flag
+// combinations, mixed lock/unlock arrays) belong to the server and are left out.
+func TestSmbtortureLockScenarios(t *testing.T) {
+	r010 := []LockRange{excl(0, 10)}
+	s010 := []LockRange{shared(0, 10)}
+	scenarios := map[string][]lockStep{
+		"stacking": {
+			{"h", 'L', s010, "ok"}, {"h", 'L', s010, "ok"}, {"h", 'U', s010, "ok"}, {"h", 'U', s010, "ok"},
+			{"h", 'L', r010, "ok"}, {"h", 'L', s010, "ok"}, {"h", 'L', s010, "ok"},
+			{"h2", 'L', s010, "conflict"},
+			{"h", 'U', s010, "ok"}, {"h", 'U', s010, "ok"}, {"h", 'U', s010, "ok"}, {"h", 'U', s010, "notlocked"},
+			{"h2", 'L', s010, "ok"}, {"h2", 'U', s010, "ok"},
+			{"h", 'L', r010, "ok"}, {"h2", 'L', s010, "conflict"}, {"h", 'U', s010, "ok"},
+			{"h", 'L', s010, "ok"}, {"h", 'L', r010, "conflict"}, {"h", 'U', s010, "ok"},
+			{"h", 'L', r010, "ok"}, {"h", 'L', r010, "conflict"}, {"h", 'U', s010, "ok"},
+		},
+		"multiple-unlock": {
+			// Test1: unlocking [0,10) (not locked) and [10,10) stops at the first: the second stays.
+			{"h", 'L', []LockRange{excl(10, 10)}, "ok"},
+			{"h", 'U', []LockRange{excl(0, 10), excl(10, 10)}, "notlocked"},
+			{"h", 'L', []LockRange{excl(10, 10)}, "conflict"},
+			{"h", 'U', []LockRange{excl(10, 10)}, "ok"},
+			// Test2: the first is unlocked before the second fails.
+			{"h", 'L', r010, "ok"},
+			{"h", 'U', []LockRange{excl(0, 10), excl(10, 10)}, "notlocked"},
+			{"h", 'L', r010, "ok"},
+			{"h", 'U', r010, "ok"},
+			// Test3: two locks, the second contends: neither is left locked.
+			{"h", 'L', []LockRange{excl(10, 10)}, "ok"},
+			{"h", 'L', []LockRange{excl(0, 10), excl(10, 10)}, "conflict"},
+			{"h", 'L', r010, "ok"},
+			{"h", 'U', []LockRange{excl(0, 10), excl(10, 10)}, "ok"},
+		},
+		"unlock-stacked-zero-byte": {
+			{"h", 'L', []LockRange{excl(10, 0)}, "ok"}, {"h", 'L', []LockRange{shared(10, 0)}, "ok"},
+			{"h2", 'L', []LockRange{excl(5, 10)}, "conflict"}, {"h2", 'L', []LockRange{shared(5, 10)}, "conflict"},
+			{"h", 'U', []LockRange{shared(10, 0)}, "ok"}, // the exclusive one goes first
+			{"h2", 'L', []LockRange{shared(5, 10)}, "ok"}, {"h2", 'U', []LockRange{shared(5, 10)}, "ok"},
+			{"h", 'U', []LockRange{shared(10, 0)}, "ok"},
+		},
+		"unlock-stacked-exclusive-shared": {
+			{"h", 'L', []LockRange{excl(10, 10)}, "ok"}, {"h", 'L', []LockRange{shared(10, 10)}, "ok"},
+			{"h2", 'L', []LockRange{excl(5, 10)}, "conflict"}, {"h2", 'L', []LockRange{shared(5, 10)}, "conflict"},
+			{"h", 'U', []LockRange{shared(10, 10)}, "ok"},
+			{"h2", 'L', []LockRange{shared(5, 10)}, "ok"}, {"h2", 'U', []LockRange{shared(5, 10)}, "ok"},
+			{"h", 'U', []LockRange{shared(10, 10)}, "ok"},
+		},
+		"overlap": {
+			{"h", 'L', []LockRange{excl(0, 4)}, "ok"}, {"h", 'L', []LockRange{excl(2, 4)}, "conflict"},
+			{"h", 'L', []LockRange{shared(10, 4)}, "ok"}, {"h", 'L', []LockRange{shared(12, 4)}, "ok"},
+			{"h", 'L', []LockRange{excl(40, 4)}, "ok"}, {"h2", 'L', []LockRange{excl(42, 4)}, "conflict"},
+			{"h", 'L', []LockRange{shared(50, 4)}, "ok"}, {"h2", 'L', []LockRange{shared(52, 4)}, "ok"},
+			// Read locks do not coalesce: [110,116) was never locked as one range.
+			{"h", 'L', []LockRange{shared(110, 4)}, "ok"}, {"h", 'L', []LockRange{shared(112, 4)}, "ok"},
+			{"h", 'U', []LockRange{shared(110, 6)}, "notlocked"},
+			// No "NT byte range lock bug": closing h drops its shared lock for good.
+			{"h", 'C', nil, "ok"}, {"h2", 'C', nil, "ok"},
+			{"h", 'L', []LockRange{shared(0, 8)}, "ok"}, {"h2", 'L', []LockRange{shared(0, 1)}, "ok"},
+			{"h", 'C', nil, "ok"}, {"h", 'L', []LockRange{excl(7, 1)}, "ok"},
+		},
+		"context": {
+			{"h", 'L', r010, "ok"}, {"h", 'U', r010, "ok"}, {"h", 'U', r010, "notlocked"},
+		},
+	}
+	// smb2.lock.range: 1-byte locks spread over the whole 64-bit space.
+	var spread []lockStep
+	const numops = 10
+	for _, phase := range []string{"lock", "test", "unlock"} {
+		offset := uint64(0)
+		for range numops {
+			offset += math.MaxUint64 / numops
+			one, two := []LockRange{excl(offset-1, 1)}, []LockRange{excl(offset-2, 1)}
+			switch phase {
+			case "lock":
+				spread = append(spread, lockStep{"h", 'L', one, "ok"}, lockStep{"h2", 'L', two, "ok"})
+			case "test":
+				spread = append(spread, lockStep{"h", 'L', one, "conflict"}, lockStep{"h", 'L', two, "conflict"},
+					lockStep{"h2", 'L', one, "conflict"}, lockStep{"h2", 'L', two, "conflict"})
+			case "unlock":
+				spread = append(spread, lockStep{"h", 'U', one, "ok"}, lockStep{"h2", 'U', two, "ok"})
+			}
+		}
+	}
+	scenarios["range"] = spread
+
+	for name, steps := range scenarios {
+		t.Run(name, func(t *testing.T) {
+			tab := NewLockTable()
+			handles := map[string]*lockHolder{"h": {"h"}, "h2": {"h2"}}
+			for i, s := range steps {
+				var err error
+				switch s.op {
+				case 'L':
+					err = tryLock(tab, handles[s.h], s.ranges...)
+				case 'U':
+					err = tab.Unlock(handles[s.h], s.ranges)
+				case 'C':
+					tab.ReleaseAll(handles[s.h])
+					handles[s.h] = &lockHolder{s.h} // reopened: a new open
+				}
+				if got := errKind(err); got != s.want {
+					t.Fatalf("step %d: %s %c %v: %s (%v), want %s", i, s.h, s.op, s.ranges, got, err, s.want)
+				}
+			}
+		})
+	}
+}
