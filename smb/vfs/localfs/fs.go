@@ -270,7 +270,17 @@ func (fs *FS) Open(ctx context.Context, name string, req vfs.OpenRequest) (vfs.F
 	if streamName != "" {
 		return fs.openStream(ctx, object, streamName, req)
 	}
-	name = object // "file::$DATA" is the file
+	if object != name {
+		// "file::$DATA" is the file. A directory has no unnamed data stream (MS-FSCC 2.1.4),
+		// so "dir::$DATA" is not the directory.
+		switch req.Kind {
+		case vfs.AnyKind:
+			req.Kind = vfs.FileOnly
+		case vfs.DirectoryOnly:
+			return nil, 0, fmt.Errorf("localfs: open %q: a data stream is not a directory: %w", name, vfs.ErrNotDir)
+		}
+		name = object
+	}
 	if req.Disposition > vfs.OverwriteIf || req.Kind > vfs.DirectoryOnly {
 		return nil, 0, fmt.Errorf("localfs: open %q: disposition %d kind %d: %w", name, req.Disposition, req.Kind, vfs.ErrNotSupported)
 	}

@@ -378,6 +378,12 @@ func TestStreamsOnDirectories(t *testing.T) {
 	if _, _, err := fs.Open(bg, "d:s", vfs.OpenRequest{Disposition: vfs.OpenExisting, Kind: vfs.DirectoryOnly}); !errors.Is(err, vfs.ErrNotDir) {
 		t.Errorf("stream opened as directory: %v", err)
 	}
+	if _, _, err := fs.Open(bg, "d::$DATA", vfs.OpenRequest{Disposition: vfs.OpenExisting}); !errors.Is(err, vfs.ErrIsDir) {
+		t.Errorf("d::$DATA: %v, want ErrIsDir (directories have no unnamed data stream)", err)
+	}
+	if _, _, err := fs.Open(bg, "d::$DATA", vfs.OpenRequest{Disposition: vfs.OpenExisting, Kind: vfs.DirectoryOnly}); !errors.Is(err, vfs.ErrNotDir) {
+		t.Errorf("d::$DATA as directory: %v, want ErrNotDir", err)
+	}
 	root := mustOpen(t, fs, ":rs", vfs.OpenRequest{Disposition: vfs.OpenIf, Write: true})
 	if root.Name() != ":rs" {
 		t.Errorf("root stream name %q", root.Name())
