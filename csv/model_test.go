@@ -57,7 +57,8 @@ type modelNode struct {
 	dir     bool
 	data    []byte
 	attrs   vfs.Attr
-	created int64 // creation time set through SetInfo, 0 when never set
+	created int64  // creation time set through SetInfo, 0 when never set
+	sd      string // security descriptor, "" when never set
 }
 
 // model is the reference: a map from folded path to node, with the obvious semantics.
@@ -128,7 +129,8 @@ func (m *model) open(p string, d vfs.Disposition, k vfs.Kind) (vfs.OpenAction, e
 	}
 	n.data, n.attrs = nil, vfs.AttrArchive
 	if d == vfs.Supersede {
-		n.created = 0
+		n.created, n.sd = 0, ""
+
 		return vfs.Superseded, nil
 	}
 	return vfs.Overwritten, nil
@@ -245,6 +247,17 @@ func compareTree(v *Volume, m *model) error {
 			}
 			if e.Attributes != n.attrs {
 				return fmt.Errorf("%q: attributes %#x, model %#x", p, e.Attributes, n.attrs)
+			}
+			{
+				f, _, err := v.Open(ctx, p, vfs.OpenRequest{Disposition: vfs.OpenExisting})
+				if err != nil {
+					return fmt.Errorf("open %q: %w", p, err)
+				}
+				sd, err := f.(vfs.Securable).SecurityDescriptor()
+				f.Close()
+				if n.sd == "" && !errors.Is(err, vfs.ErrNotFound) || n.sd != "" && (err != nil || string(sd) != n.sd) {
+					return fmt.Errorf("%q: descriptor %q (%v), model %q", p, sd, err, n.sd)
+				}
 			}
 			if n.created != 0 && e.CreationTime.UnixNano() != n.created {
 				return fmt.Errorf("%q: creation time %v, model %v", p, e.CreationTime, time.Unix(0, n.created))
@@ -531,6 +544,22 @@ func (h *modelHarness) actions() map[string]func(*rapid.T) {
 			} else if n.attrs == 0 {
 				n.attrs = vfs.AttrNormal
 			}
+		},
+		"setsd": func(t *rapid.T) {
+			p, ok := h.drawExisting(t, "path", anyNode)
+			if !ok {
+				t.Skip("nothing")
+			}
+			sd := rapid.SampledFrom([]string{"D:(A;;FA;;;WD)", "D:(A;;FR;;;BU)", "O:SY"}).Draw(t, "sd")
+			f, _, err := h.v.Open(ctx, p, vfs.OpenRequest{Disposition: vfs.OpenExisting})
+			if err != nil {
+				t.Fatalf("open %q: %v", p, err)
+			}
+			defer f.Close()
+			if err := f.(vfs.Securable).SetSecurityDescriptor([]byte(sd)); err != nil {
+				t.Fatalf("set descriptor %q: %v", p, err)
+			}
+			h.m.get(p).sd = sd
 		},
 		"remount": func(t *rapid.T) {
 			if rapid.Bool().Draw(t, "clean") {
