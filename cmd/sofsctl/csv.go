@@ -102,7 +102,7 @@ func init() {
 			fmt.Fprintf(out, "journal:          blocks %d..%d (%d used since checkpoint)\n", sb.JournalStart, sb.JournalStart+sb.JournalBlocks, r.JournalUsedBlock)
 			fmt.Fprintf(out, "checkpoints:      A at %d, B at %d, %d blocks each; newest generation %d\n", sb.CheckpointStart[0], sb.CheckpointStart[1], sb.CheckpointBlocks, r.CheckpointGen)
 			fmt.Fprintf(out, "data:             blocks %d..%d; %d used, %d shared\n", sb.DataStart, sb.TotalBlocks, r.UsedBlocks, r.SharedBlocks)
-			fmt.Fprintf(out, "objects:          %d files, %d directories\n", r.Files, r.Dirs)
+			fmt.Fprintf(out, "objects:          %d files, %d directories, %d distinct security descriptors\n", r.Files, r.Dirs, r.SecurityDescriptors)
 			fmt.Fprintf(out, "journal replayed: %d records\n", r.ReplayedRecords)
 			fmt.Fprintf(out, "problems:         %d\n", len(r.Problems))
 			return nil
