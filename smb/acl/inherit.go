@@ -14,7 +14,11 @@ package acl
 //     generic bits mapped; when that changes the ACE, the inheritable copy is kept separately as
 //     inherit-only with the original SID and mask (that is why Windows shows both
 //     "(A;;FA;;;<user>)" and "(A;OICIIO;GA;;;CO)");
-//   - every inherited ACE carries INHERITED_ACE.
+//   - when the parent's DACL (SACL) is auto-inherited (SE_DACL_AUTO_INHERITED), every inherited
+//     ACE carries INHERITED_ACE and the child's DACL is marked auto-inherited too; otherwise the
+//     copies are unmarked. That is the DACL_AUTO_INHERIT condition of MS-DTYP 2.5.3.4.2 as
+//     Windows applies it: smbtorture's smb2.acls INHERITANCE expects flags 0 on the children of
+//     a parent whose DACL was set without SE_DACL_AUTO_INHERITED, and Samba stores the same.
 //
 // When nothing is inherited (no parent, a null parent DACL or no inheritable ACEs) the DACL is
 // the token default Windows uses: the owner and SYSTEM with full access.
@@ -26,28 +30,33 @@ func inheritFor(parent *SecurityDescriptor, owner, group SID, isDir bool) *Secur
 	sd := &SecurityDescriptor{Control: SelfRelative | DACLPresent, Owner: &owner, Group: &group}
 
 	var pd, ps *ACL
+	var pctl uint16
 	if parent != nil {
-		pd, ps = parent.DACL, parent.SACL
+		pd, ps, pctl = parent.DACL, parent.SACL, parent.Control
 	}
-	if aces := inheritACEs(pd, owner, group, isDir); len(aces) > 0 {
+	if aces := inheritACEs(pd, owner, group, isDir, pctl&DACLAutoInherited != 0); len(aces) > 0 {
 		sd.DACL = &ACL{Revision: revisionFor(aces), ACEs: aces}
-		sd.Control |= DACLAutoInherited
+		sd.Control |= pctl & DACLAutoInherited
 	} else {
 		sd.DACL = &ACL{Revision: ACLRevision, ACEs: []ACE{
 			{Type: AccessAllowedACEType, Mask: FileAllAccess, SID: owner.clone()},
 			{Type: AccessAllowedACEType, Mask: FileAllAccess, SID: SystemSID.clone()},
 		}}
 	}
-	if aces := inheritACEs(ps, owner, group, isDir); len(aces) > 0 {
+	if aces := inheritACEs(ps, owner, group, isDir, pctl&SACLAutoInherited != 0); len(aces) > 0 {
 		sd.SACL = &ACL{Revision: revisionFor(aces), ACEs: aces}
-		sd.Control |= SACLPresent | SACLAutoInherited
+		sd.Control |= SACLPresent | pctl&SACLAutoInherited
 	}
 	return sd
 }
 
-func inheritACEs(l *ACL, owner, group SID, isDir bool) []ACE {
+func inheritACEs(l *ACL, owner, group SID, isDir, markInherited bool) []ACE {
 	if l == nil {
 		return nil
+	}
+	var id uint8
+	if markInherited {
+		id = InheritedACE
 	}
 	var out []ACE
 	for _, a := range l.ACEs {
@@ -65,7 +74,7 @@ func inheritACEs(l *ACL, owner, group SID, isDir bool) []ACE {
 			eff = a
 			eff.SID = a.SID.clone()
 			eff.Opaque = cloneBytes(a.Opaque)
-			eff.Flags = keep | InheritedACE
+			eff.Flags = keep | id
 			if hasMaskAndSID(a.Type) {
 				switch {
 				case a.SID.Equal(CreatorOwnerSID):
@@ -81,7 +90,7 @@ func inheritACEs(l *ACL, owner, group SID, isDir bool) []ACE {
 		switch {
 		case effective && propagate && eff.SID.Equal(a.SID) && eff.Mask == a.Mask:
 			// One ACE serves both purposes: effective here and inherited further down.
-			eff.Flags = keep | InheritedACE | a.Flags&(ObjectInheritACE|ContainerInheritACE)
+			eff.Flags = keep | id | a.Flags&(ObjectInheritACE|ContainerInheritACE)
 			out = append(out, eff)
 		default:
 			if effective {
@@ -91,7 +100,7 @@ func inheritACEs(l *ACL, owner, group SID, isDir bool) []ACE {
 				inh := a
 				inh.SID = a.SID.clone()
 				inh.Opaque = cloneBytes(a.Opaque)
-				inh.Flags = keep | InheritedACE | InheritOnlyACE | a.Flags&(ObjectInheritACE|ContainerInheritACE)
+				inh.Flags = keep | id | InheritOnlyACE | a.Flags&(ObjectInheritACE|ContainerInheritACE)
 				out = append(out, inh)
 			}
 		}
@@ -120,13 +129,14 @@ func cloneBytes(b []byte) []byte {
 // DefaultRoot is the descriptor a share root gets when it has none stored: the owner, SYSTEM and
 // BUILTIN\Administrators with full control, Authenticated Users with Modify, and CREATOR OWNER
 // full control on what users create, all inheritable by files and directories. The DACL is
-// protected: a share root has no parent to inherit from.
+// protected (a share root has no parent to inherit from) and auto-inherited, so what is created
+// below carries INHERITED_ACE and Explorer shows the permissions as inherited from the root.
 func DefaultRoot(owner SID) *SecurityDescriptor {
 	o := owner.clone()
 	g := AdministratorsSID.clone()
 	oici := ObjectInheritACE | ContainerInheritACE
 	return &SecurityDescriptor{
-		Control: SelfRelative | DACLPresent | DACLProtected,
+		Control: SelfRelative | DACLPresent | DACLProtected | DACLAutoInherited,
 		Owner:   &o,
 		Group:   &g,
 		DACL: &ACL{Revision: ACLRevision, ACEs: []ACE{
@@ -150,7 +160,7 @@ func DefaultRoot(owner SID) *SecurityDescriptor {
 //     INHERITED_ACE are dropped (they would be stale copies), CREATOR OWNER/GROUP and generic
 //     bits are resolved for the ACEs that take effect here exactly as for inherited ones, and
 //     unless the creator set SE_DACL_PROTECTED the parent's inheritable ACEs follow the explicit
-//     ones. A null creator DACL stays null. Without a creator DACL the DACL is Inherit's.
+//     ones (marked inherited under the same auto-inherit condition as in Inherit). A null creator DACL stays null. Without a creator DACL the DACL is Inherit's.
 //   - The SACL follows the same rules with the SACL flags.
 func CreateDescriptor(parent, creator *SecurityDescriptor, tok Token, isDir bool) *SecurityDescriptor {
 	if creator == nil {
@@ -166,22 +176,23 @@ func CreateDescriptor(parent, creator *SecurityDescriptor, tok Token, isDir bool
 	// CREATOR OWNER in inherited ACEs means the object's owner, so the creator's owner counts.
 	sd := inheritFor(parent, owner.clone(), group.clone(), isDir)
 	var pd, ps *ACL
+	var pctl uint16
 	if parent != nil {
-		pd, ps = parent.DACL, parent.SACL
+		pd, ps, pctl = parent.DACL, parent.SACL, parent.Control
 	}
 	if creator.Control&DACLPresent != 0 || creator.DACL != nil {
-		sd.DACL, sd.Control = explicitACL(creator.DACL, creator.Control, pd, owner, group, isDir,
+		sd.DACL, sd.Control = explicitACL(creator.DACL, creator.Control, pd, pctl&DACLAutoInherited != 0, owner, group, isDir,
 			sd.Control&^daclControl|DACLPresent, DACLProtected, DACLAutoInherited)
 	}
 	if creator.Control&SACLPresent != 0 || creator.SACL != nil {
-		sd.SACL, sd.Control = explicitACL(creator.SACL, creator.Control, ps, owner, group, isDir,
+		sd.SACL, sd.Control = explicitACL(creator.SACL, creator.Control, ps, pctl&SACLAutoInherited != 0, owner, group, isDir,
 			sd.Control&^saclControl|SACLPresent, SACLProtected, SACLAutoInherited)
 	}
 	return sd
 }
 
 // explicitACL merges a creator's ACL with the parent's inheritable ACEs (see CreateDescriptor).
-func explicitACL(creator *ACL, creatorCtl uint16, parent *ACL, owner, group SID, isDir bool, ctl, protected, autoInh uint16) (*ACL, uint16) {
+func explicitACL(creator *ACL, creatorCtl uint16, parent *ACL, parentAuto bool, owner, group SID, isDir bool, ctl, protected, autoInh uint16) (*ACL, uint16) {
 	ctl |= creatorCtl & protected
 	if creator == nil {
 		return nil, ctl
@@ -194,9 +205,11 @@ func explicitACL(creator *ACL, creatorCtl uint16, parent *ACL, owner, group SID,
 		aces = append(aces, resolveCreatorACE(a, owner, group, isDir)...)
 	}
 	if creatorCtl&protected == 0 {
-		if inh := inheritACEs(parent, owner, group, isDir); len(inh) > 0 {
+		if inh := inheritACEs(parent, owner, group, isDir, parentAuto); len(inh) > 0 {
 			aces = append(aces, inh...)
-			ctl |= autoInh
+			if parentAuto {
+				ctl |= autoInh
+			}
 		}
 	}
 	return &ACL{Revision: revisionFor(aces), ACEs: aces}, ctl

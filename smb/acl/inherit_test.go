@@ -36,6 +36,9 @@ func TestInheritRules(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			parent := sdFor(t, "O:BAG:BA"+c.parent)
+			// An auto-inherited parent, so children carry ID/AI (TestInheritAutoInheritCondition
+			// covers the other case).
+			parent.Control |= DACLAutoInherited
 			for _, kind := range []struct {
 				isDir bool
 				want  string
@@ -54,7 +57,7 @@ func TestInheritRules(t *testing.T) {
 }
 
 func TestInheritSACLAndNoParent(t *testing.T) {
-	parent := sdFor(t, "O:BAG:BAD:(A;OICI;FA;;;BA)S:(AU;OICISAFA;FA;;;WD)(AU;;FA;;;AU)")
+	parent := sdFor(t, "O:BAG:BAD:AI(A;OICI;FA;;;BA)S:AI(AU;OICISAFA;FA;;;WD)(AU;;FA;;;AU)")
 	got := Inherit(parent, Token{User: alice}, false)
 	if want := "O:" + alice.String() + "G:" + alice.String() + "D:AI(A;ID;FA;;;BA)S:AI(AU;IDSAFA;FA;;;WD)"; got.SDDL() != want {
 		t.Errorf("Inherit = %s\nwant      %s", got.SDDL(), want)
@@ -73,10 +76,8 @@ func TestInheritSACLAndNoParent(t *testing.T) {
 
 // TestInheritMatchesSamba compares Inherit with what a Samba 4.17 peer stored for files and
 // directories created below a directory with deny, NP, CREATOR OWNER, CI-only and OI+CI ACEs
-// (testdata/samba-top*). Samba leaves out INHERITED_ACE and SE_DACL_AUTO_INHERITED when the
-// parent is not auto-inherited; Windows sets them (MS-DTYP 2.5.3.4.2), and so does Inherit, so
-// those two markers are removed before comparing. Everything else — which ACEs, their order,
-// CREATOR OWNER substitution and splitting, NP — must match exactly.
+// (testdata/samba-top*): which ACEs, their order, flags, CREATOR OWNER substitution and
+// splitting, NP, and no INHERITED_ACE because the parent is not auto-inherited.
 func TestInheritMatchesSamba(t *testing.T) {
 	load := func(name string) *SecurityDescriptor {
 		raw, err := os.ReadFile("testdata/samba-" + name + ".bin")
@@ -91,13 +92,6 @@ func TestInheritMatchesSamba(t *testing.T) {
 	}
 	owner := MustParseSID("S-1-5-21-2471939612-2732714290-968124389-1000")
 	tok := Token{User: owner, PrimaryGroup: MustParseSID("S-1-5-21-2471939612-2732714290-968124389-513")}
-	stripInherited := func(sd *SecurityDescriptor) *SecurityDescriptor {
-		sd.Control &^= DACLAutoInherited
-		for i := range sd.DACL.ACEs {
-			sd.DACL.ACEs[i].Flags &^= InheritedACE
-		}
-		return sd
-	}
 	for _, c := range []struct {
 		parent, child string
 		isDir         bool
@@ -107,7 +101,7 @@ func TestInheritMatchesSamba(t *testing.T) {
 		{"top-b", "top-b-c", true},
 		{"top-b-c", "top-b-c-x-txt", false},
 	} {
-		got := stripInherited(Inherit(load(c.parent), tok, c.isDir))
+		got := Inherit(load(c.parent), tok, c.isDir)
 		want := load(c.child)
 		if !got.Equal(want) {
 			t.Errorf("Inherit(%s, dir=%v) =\n%s\nSamba stored\n%s", c.parent, c.isDir, got.SDDL(), want.SDDL())
@@ -117,7 +111,7 @@ func TestInheritMatchesSamba(t *testing.T) {
 
 func TestDefaultRoot(t *testing.T) {
 	root := DefaultRoot(alice)
-	if want := "O:" + alice.String() + "G:BAD:P(A;OICI;FA;;;" + alice.String() + ")(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1301bf;;;AU)(A;OICIIO;GA;;;CO)"; root.SDDL() != want {
+	if want := "O:" + alice.String() + "G:BAD:PAI(A;OICI;FA;;;" + alice.String() + ")(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1301bf;;;AU)(A;OICIIO;GA;;;CO)"; root.SDDL() != want {
 		t.Errorf("DefaultRoot = %s", root.SDDL())
 	}
 	// What the default root means for callers: the owner and admins have full control,
@@ -155,7 +149,7 @@ func TestDefaultRoot(t *testing.T) {
 func TestCreateDescriptor(t *testing.T) {
 	a, st := alice.String(), staff.String()
 	tok := Token{User: alice, PrimaryGroup: staff, Groups: []SID{staff}}
-	parent := sdFor(t, "O:BAG:BAD:(A;OICI;FA;;;BA)(A;OICIIO;GA;;;CO)")
+	parent := sdFor(t, "O:BAG:BAD:AI(A;OICI;FA;;;BA)(A;OICIIO;GA;;;CO)")
 	cases := []struct {
 		name, creator string
 		isDir         bool
@@ -193,5 +187,73 @@ func TestCreateDescriptor(t *testing.T) {
 	}
 	if got, want := CreateDescriptor(parent, nil, tok, true).SDDL(), Inherit(parent, tok, true).SDDL(); got != want {
 		t.Errorf("CreateDescriptor without creator = %s, Inherit = %s", got, want)
+	}
+}
+
+// TestInheritAutoInheritCondition replays the expectations of smbtorture's ACL INHERITANCE test
+// (source4/torture/raw/acls.c test_inheritance, also in smb2/acls.c), written against Windows:
+// the parent directory's DACL is set to (A;<flags>;FILE_WRITE_DATA;;;CO)(A;;FILE_ALL;;;WD)
+// without SE_DACL_AUTO_INHERITED, then a file and a directory are created in it.
+//   - a file gets one ACE for the owner with flags 0 when <flags> has OI, otherwise the default
+//     DACL (owner and SYSTEM full access);
+//   - a directory with CI and NP gets one owner ACE with flags 0; with CI it gets the owner ACE
+//     (flags 0) plus CREATOR OWNER with the parent's OI/CI and IO; with OI alone (no NP) only
+//     CREATOR OWNER with OI|IO; otherwise the default DACL.
+func TestInheritAutoInheritCondition(t *testing.T) {
+	owner := alice
+	tok := Token{User: owner}
+	def := "D:(A;;FA;;;" + owner.String() + ")(A;;FA;;;SY)"
+	for _, pf := range []uint8{0, ObjectInheritACE, ContainerInheritACE, ObjectInheritACE | ContainerInheritACE,
+		NoPropagateInherit, NoPropagateInherit | ObjectInheritACE, NoPropagateInherit | ContainerInheritACE,
+		NoPropagateInherit | ContainerInheritACE | ObjectInheritACE, InheritOnlyACE, InheritOnlyACE | ObjectInheritACE,
+		InheritOnlyACE | ContainerInheritACE, InheritOnlyACE | ContainerInheritACE | ObjectInheritACE,
+		InheritOnlyACE | NoPropagateInherit, InheritOnlyACE | NoPropagateInherit | ObjectInheritACE,
+		InheritOnlyACE | NoPropagateInherit | ContainerInheritACE,
+		InheritOnlyACE | NoPropagateInherit | ContainerInheritACE | ObjectInheritACE} {
+		parent := &SecurityDescriptor{Control: SelfRelative | DACLPresent, Owner: &owner, DACL: &ACL{Revision: ACLRevision, ACEs: []ACE{
+			{Type: AccessAllowedACEType, Flags: pf, Mask: FileWriteData, SID: CreatorOwnerSID},
+			{Type: AccessAllowedACEType, Mask: FileAllAccess, SID: WorldSID},
+		}}}
+		oi, ci, np := pf&ObjectInheritACE != 0, pf&ContainerInheritACE != 0, pf&NoPropagateInherit != 0
+		wantFile := def
+		if oi {
+			wantFile = "D:(A;;0x2;;;" + owner.String() + ")"
+		}
+		wantDir := def
+		switch {
+		case ci && np:
+			wantDir = "D:(A;;0x2;;;" + owner.String() + ")"
+		case ci:
+			f := "CIIO"
+			if oi {
+				f = "OICIIO"
+			}
+			wantDir = "D:(A;;0x2;;;" + owner.String() + ")(A;" + f + ";0x2;;;CO)"
+		case oi && !np:
+			wantDir = "D:(A;OIIO;0x2;;;CO)"
+		}
+		file, dir := Inherit(parent, tok, false), Inherit(parent, tok, true)
+		if got := file.Select(DACLSecurityInformation).SDDL(); got != wantFile {
+			t.Errorf("parent flags %#x: file %s, want %s", pf, got, wantFile)
+		}
+		if got := dir.Select(DACLSecurityInformation).SDDL(); got != wantDir {
+			t.Errorf("parent flags %#x: dir %s, want %s", pf, got, wantDir)
+		}
+	}
+
+	// The second half of that test: an OI ACE for the owner with WRITE_DATA|WRITE_DAC gives the
+	// new file exactly that ACE with flags 0; reopening for FILE_ALL is denied, for WRITE_DATA
+	// it is granted together with FILE_READ_ATTRIBUTES, which the parent's Everyone ACE
+	// (FILE_LIST_DIRECTORY) implies.
+	parent := sdFor(t, "O:"+owner.String()+"D:(A;OI;0x40002;;;"+owner.String()+")(A;;FA;;;WD)")
+	file := Inherit(parent, tok, false)
+	if got, want := file.Select(OwnerSecurityInformation|DACLSecurityInformation).SDDL(), "O:"+owner.String()+"D:(A;;0x40002;;;"+owner.String()+")"; got != want {
+		t.Errorf("inherited file %s, want %s", got, want)
+	}
+	if _, err := OpenAccessCheck(file, parent, tok, FileAllAccess); !errors.Is(err, ErrAccessDenied) {
+		t.Errorf("reopen for FILE_ALL: %v, want denied", err)
+	}
+	if got, err := OpenAccessCheck(file, parent, tok, FileWriteData|MaximumAllowed); err != nil || got&(FileWriteData|FileReadAttributes) != FileWriteData|FileReadAttributes {
+		t.Errorf("reopen for WRITE_DATA: %#x, %v", got, err)
 	}
 }
