@@ -1240,17 +1240,19 @@ func ExampleLockTable() {
 }
 
 // lockStep is one step of a replayed smbtorture smb2.lock scenario: handle h ("h" or "h2")
-// locks (FAIL_IMMEDIATELY), unlocks or closes, and gets want ("ok", "conflict" for
-// STATUS_LOCK_NOT_GRANTED, "notlocked" for STATUS_RANGE_NOT_LOCKED).
+// locks (FAIL_IMMEDIATELY), unlocks, closes, reads or writes, and gets want ("ok", "conflict" for
+// STATUS_LOCK_NOT_GRANTED or, for I/O, STATUS_FILE_LOCK_CONFLICT, "notlocked" for
+// STATUS_RANGE_NOT_LOCKED, "invalid" for STATUS_INVALID_LOCK_RANGE).
 type lockStep struct {
 	h      string
-	op     byte // 'L' lock, 'U' unlock, 'C' close
+	op     byte // 'L' lock, 'U' unlock, 'C' close, 'R' read and 'W' write of ranges[0] (CheckIO)
 	ranges []LockRange
 	want   string
 }
 
 // TestSmbtortureLockScenarios replays, at the table level, the smb2.lock subtests whose outcome
-// depends only on lock semantics (stacking, multiple-unlock, unlock, overlap, context); the
+// depends only on lock semantics (lock, auto-unlock, rw-shared, rw-exclusive, stacking,
+// multiple-unlock, unlock, overlap, context, range); the
 // statuses are those the suite expects from Windows. Parts that test request validation (flag
 // combinations, mixed lock/unlock arrays) belong to the server and are left out.
 func TestSmbtortureLockScenarios(t *testing.T) {
@@ -1315,6 +1317,45 @@ func TestSmbtortureLockScenarios(t *testing.T) {
 			{"h", 'L', r010, "ok"}, {"h", 'U', r010, "ok"}, {"h", 'U', r010, "notlocked"},
 		},
 	}
+	// smb2.lock.lock: locks at the edges of the 64-bit space, each tried from the other handle,
+	// unlocked, and unlocked again.
+	var edges []lockStep
+	for _, r := range []LockRange{excl(0, 1), excl(0xEEFFFFFF, 4000), excl(0xEF000000, 4000),
+		excl(1<<63-1, 1), excl(1<<63, 1), excl(math.MaxUint64, 1)} {
+		edges = append(edges, lockStep{"h", 'L', []LockRange{r}, "ok"}, lockStep{"h2", 'L', []LockRange{r}, "conflict"},
+			lockStep{"h", 'U', []LockRange{r}, "ok"}, lockStep{"h", 'U', []LockRange{r}, "notlocked"})
+	}
+	for _, r := range []LockRange{excl(0, 0), excl(math.MaxUint64, 0)} { // zero-byte: no conflict
+		edges = append(edges, lockStep{"h", 'L', []LockRange{r}, "ok"}, lockStep{"h2", 'L', []LockRange{r}, "ok"},
+			lockStep{"h2", 'U', []LockRange{r}, "ok"}, lockStep{"h", 'U', []LockRange{r}, "ok"},
+			lockStep{"h", 'U', []LockRange{r}, "notlocked"})
+	}
+	edges = append(edges, lockStep{"h", 'L', []LockRange{excl(math.MaxUint64, 2)}, "invalid"},
+		lockStep{"h", 'L', []LockRange{excl(10001, 40002)}, "ok"},
+		lockStep{"h2", 'U', []LockRange{excl(10001, 40002)}, "notlocked"},
+		lockStep{"h", 'U', []LockRange{excl(10001, 40002)}, "ok"})
+	scenarios["lock"] = edges
+	scenarios["auto-unlock"] = []lockStep{
+		{"h", 'L', []LockRange{excl(0, 1)}, "ok"}, {"h", 'L', []LockRange{excl(0, 1)}, "conflict"},
+		{"h", 'L', []LockRange{excl(0, 1)}, "conflict"}, {"h", 'L', []LockRange{excl(0, 1)}, "conflict"},
+	}
+	// smb2.lock.rw-shared and rw-exclusive: h locks [0,100) and [100,200), then h and h2 write
+	// and read [100,200); after h unlocks [100,200), h2 may do both.
+	for name, lock := range map[string]func(off, n uint64) LockRange{"rw-shared": shared, "rw-exclusive": excl} {
+		hWrite, h2Read := "conflict", "ok"
+		if name == "rw-exclusive" {
+			hWrite, h2Read = "ok", "conflict"
+		}
+		half := []LockRange{lock(100, 100)}
+		scenarios[name] = []lockStep{
+			{"h", 'L', []LockRange{lock(0, 100)}, "ok"}, {"h", 'L', half, "ok"},
+			{"h", 'W', half, hWrite}, {"h", 'R', half, "ok"},
+			{"h2", 'W', half, "conflict"}, {"h2", 'R', half, h2Read},
+			{"h", 'U', half, "ok"},
+			{"h2", 'W', half, "ok"}, {"h2", 'R', half, "ok"},
+		}
+	}
+
 	// smb2.lock.range: 1-byte locks spread over the whole 64-bit space.
 	var spread []lockStep
 	const numops = 10
@@ -1350,6 +1391,8 @@ func TestSmbtortureLockScenarios(t *testing.T) {
 				case 'C':
 					tab.ReleaseAll(handles[s.h])
 					handles[s.h] = &lockHolder{s.h} // reopened: a new open
+				case 'R', 'W':
+					err = tab.CheckIO(handles[s.h], s.ranges[0].Offset, s.ranges[0].Length, s.op == 'W')
 				}
 				if got := errKind(err); got != s.want {
 					t.Fatalf("step %d: %s %c %v: %s (%v), want %s", i, s.h, s.op, s.ranges, got, err, s.want)
