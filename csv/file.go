@@ -209,7 +209,9 @@ func (f *file) writeInPlace(p []byte, off int64) (bool, error) {
 	if now := f.v.nowNanos(); now-lastWrite > int64(time.Second) {
 		c.mu.Lock()
 		if !f.ino.removed {
-			c.commitLocked(record{kind: recSetInfo, id: f.ino.id, mask: setWrite | setChange, times: [4]int64{0, 0, now, now}})
+			if _, err := c.commitLocked(record{kind: recSetInfo, id: f.ino.id, mask: setWrite | setChange, times: [4]int64{0, 0, now, now}}); err == nil {
+				f.v.notify(f.ino.parent, f.ino.name, vfs.ChangeModified, vfs.FilterLastWrite)
+			}
 		}
 		c.mu.Unlock()
 	}
@@ -362,6 +364,9 @@ func (f *file) writeBlocksLocked(p []byte, off int64, extend bool) (uint64, erro
 		return fail(err)
 	}
 	seq, err := c.commitLocked(recs...)
+	if err == nil && newSize >= 0 {
+		f.v.notify(f.ino.parent, f.ino.name, vfs.ChangeModified, vfs.FilterSize|vfs.FilterLastWrite)
+	}
 	c.mu.Unlock()
 	if err != nil {
 		return fail(err)
@@ -389,10 +394,28 @@ func (f *file) SetInfo(s vfs.SetInfo) error {
 	if r.mask == 0 {
 		return nil
 	}
-	return f.commitAndWait("set info", r)
+	filter := vfs.ChangeFilter(0)
+	if r.mask&setAttrs != 0 {
+		filter |= vfs.FilterAttributes
+	}
+	if r.mask&setCreation != 0 {
+		filter |= vfs.FilterCreation
+	}
+	if r.mask&setAccess != 0 {
+		filter |= vfs.FilterLastAccess
+	}
+	if r.mask&(setWrite|setChange) != 0 {
+		filter |= vfs.FilterLastWrite
+	}
+	return f.commitNotify("set info", filter, r)
 }
 
 func (f *file) commitAndWait(what string, recs ...record) error {
+	return f.commitNotify(what, 0, recs...)
+}
+
+// commitNotify is commitAndWait that also reports a modification with filter (0: none).
+func (f *file) commitNotify(what string, filter vfs.ChangeFilter, recs ...record) error {
 	c := f.v.c
 	c.mu.Lock()
 	if err := f.gone(); err != nil {
@@ -400,6 +423,9 @@ func (f *file) commitAndWait(what string, recs ...record) error {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	seq, err := c.commitLocked(recs...)
+	if err == nil && filter != 0 {
+		f.v.notify(f.ino.parent, f.ino.name, vfs.ChangeModified, filter)
+	}
 	c.mu.Unlock()
 	if err == nil {
 		err = c.wait(seq)
@@ -440,7 +466,7 @@ func (f *file) truncateLocked(size int64) error {
 			return fmt.Errorf("truncate: %w", mapErr(err))
 		}
 	}
-	return f.commitAndWait("truncate", record{kind: recSetSize, id: f.ino.id, size: size, now: f.v.nowNanos()})
+	return f.commitNotify("truncate", vfs.FilterSize|vfs.FilterLastWrite, record{kind: recSetSize, id: f.ino.id, size: size, now: f.v.nowNanos()})
 }
 
 // Allocate implements vfs.File: blocks up to size are allocated and zeroed (so no stale data is
@@ -613,7 +639,20 @@ again:
 		recs = append(recs, record{kind: recRemove, id: target.id, now: now})
 	}
 	recs = append(recs, record{kind: recRename, id: f.ino.id, other: parent.id, name: last, now: now})
+	oldParent, oldName := f.ino.parent, f.ino.name
 	seq, err := c.commitLocked(recs...)
+	if err == nil {
+		if target != nil && target != f.ino {
+			f.v.notify(target.parent, target.name, vfs.ChangeRemoved, nameFilter(target))
+		}
+		if oldParent == parent.id {
+			f.v.notify(oldParent, oldName, vfs.ChangeRenamedOldName, nameFilter(f.ino))
+			f.v.notify(parent.id, last, vfs.ChangeRenamedNewName, nameFilter(f.ino))
+		} else {
+			f.v.notify(oldParent, oldName, vfs.ChangeRemoved, nameFilter(f.ino))
+			f.v.notify(parent.id, last, vfs.ChangeAdded, nameFilter(f.ino))
+		}
+	}
 	c.mu.Unlock()
 	if err == nil {
 		err = c.wait(seq)
@@ -643,6 +682,9 @@ func (f *file) Remove() error {
 		return fmt.Errorf("remove %q: %w", c.st.path(f.ino), vfs.ErrNotEmpty)
 	}
 	seq, err := c.commitLocked(record{kind: recRemove, id: f.ino.id, now: f.v.nowNanos()})
+	if err == nil {
+		f.v.notify(f.ino.parent, f.ino.name, vfs.ChangeRemoved, nameFilter(f.ino))
+	}
 	c.mu.Unlock()
 	if err == nil {
 		err = c.wait(seq)
@@ -677,5 +719,5 @@ func (f *file) SetSecurityDescriptor(sd []byte) error {
 	if len(sd) == 0 || len(sd) > maxSecurityDescriptor {
 		return fmt.Errorf("set security descriptor of %d bytes: %w", len(sd), vfs.ErrInvalidName)
 	}
-	return f.commitAndWait("set security descriptor", record{kind: recSetSD, id: f.ino.id, name: string(sd), now: f.v.nowNanos()})
+	return f.commitNotify("set security descriptor", vfs.FilterSecurity, record{kind: recSetSD, id: f.ino.id, name: string(sd), now: f.v.nowNanos()})
 }

@@ -26,6 +26,8 @@ type Volume struct {
 	dev    BlockDevice
 	closer io.Closer // the device, when the volume opened it
 	now    func() time.Time
+	// watches receive changes made through this volume (CHANGE_NOTIFY).
+	watches watchers
 }
 
 var _ vfs.FS = (*Volume)(nil)
@@ -163,6 +165,7 @@ func (v *Volume) Open(ctx context.Context, name string, req vfs.OpenRequest) (vf
 			return err
 		}
 		seq, ino = s, c.st.inodes[id]
+		v.notify(parent.id, last, vfs.ChangeAdded, nameFilter(ino))
 		return nil
 	}
 	if ino != nil {
@@ -221,6 +224,9 @@ func (v *Volume) Open(ctx context.Context, name string, req vfs.OpenRequest) (vf
 					record{kind: recSetSize, id: ino.id, size: 0, now: now},
 					record{kind: recUnmap, id: ino.id, fileBlock: 0, count: maxFileBlocks},
 					record{kind: recSetInfo, id: ino.id, mask: setAttrs, attrs: attrs})
+				if err == nil {
+					v.notify(ino.parent, ino.name, vfs.ChangeModified, vfs.FilterSize|vfs.FilterLastWrite|vfs.FilterAttributes)
+				}
 			}
 			ino.dataMu.Unlock()
 			action = vfs.Overwritten
