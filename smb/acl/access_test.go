@@ -245,3 +245,62 @@ func TestRequiredAccessForSecurityInfo(t *testing.T) {
 		}
 	}
 }
+
+// TestSmbtortureACLExpectations replays what smbtorture's smb2.acls subtests (written against
+// Windows; source4/torture/smb2/acls.c) expect of the access check, through the same path the
+// server takes: SET_INFO (Merge) of a DACL on a file the user owns in a directory granting them
+// full control, then CREATE with MAXIMUM_ALLOWED or specific rights (OpenAccessCheck). Like
+// the tests, DELETE (implied by the parent) is masked out of maximal access.
+func TestSmbtortureACLExpectations(t *testing.T) {
+	o := alice.String()
+	parent := sdFor(t, "O:"+o+"D:(A;OICI;FA;;;"+o+")")
+	file := sdFor(t, "O:"+o+"D:(A;;FA;;;"+o+")")
+	tok := Token{User: alice, Groups: []SID{AuthenticatedUsersSID}}
+	const fileRead = FileGenericRead // SEC_RIGHTS_FILE_READ
+	cases := []struct {
+		name    string
+		dacl    string
+		desired uint32
+		want    uint32 // 0: access denied
+	}{
+		{"OWNER-RIGHTS: owner and OWNER RIGHTS ACEs add up, no implicit WRITE_DAC",
+			"D:(A;;FR;;;" + o + ")(A;;0x2;;;OW)", MaximumAllowed, fileRead | FileWriteData},
+		{"OWNER-RIGHTS-DENY: leading OWNER RIGHTS deny removes READ_DATA",
+			"D:(D;;0x1;;;OW)(A;;FR;;;" + o + ")", MaximumAllowed, fileRead &^ FileReadData},
+		{"OWNER-RIGHTS-DENY1: trailing deny does not take back",
+			"D:(A;;FR;;;" + o + ")(A;;0x2;;;OW)(D;;0x3;;;OW)", MaximumAllowed, fileRead | FileWriteData},
+		{"DENY1: trailing deny for the owner does not take back; WRITE_DAC from ownership",
+			"D:(A;;0x12008b;;;" + o + ")(D;;0x2;;;" + o + ")", MaximumAllowed, fileRead | FileWriteData | WriteDAC},
+		{"MXAC-NOT-GRANTED: MAXIMUM_ALLOWED plus an ungranted right fails",
+			"D:(A;;0x1;;;" + o + ")", MaximumAllowed | FileWriteData, 0},
+		{"GENERIC: GENERIC_READ is stored mapped and grants FILE_GENERIC_READ",
+			"D:(A;;GR;;;" + o + ")", MaximumAllowed, fileRead | WriteDAC | ReadControl | FileReadAttributes},
+		{"GENERIC: GENERIC_ALL", "D:(A;;GA;;;" + o + ")", MaximumAllowed, FileAllAccess &^ Delete},
+		{"OWNER: WRITE_DATA only; READ_ATTRIBUTES comes from the parent",
+			"D:(A;;0x2;;;" + o + ")", FileReadAttributes, FileReadAttributes},
+		{"OWNER: READ_DATA not granted", "D:(A;;0x2;;;" + o + ")", FileReadData, 0},
+		{"OWNER: WRITE_DAC via ownership", "D:(A;;0x2;;;" + o + ")", WriteDAC, WriteDAC},
+		{"OWNER: WRITE_OWNER not granted", "D:(A;;0x2;;;" + o + ")", WriteOwner, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			stored := Merge(file, sdFor(t, c.dacl), DACLSecurityInformation)
+			if c.name[:7] == "GENERIC" && stored.DACL.ACEs[0].Mask&genericBits != 0 {
+				t.Fatalf("generic bits stored: %s", stored.SDDL())
+			}
+			got, err := OpenAccessCheck(stored, parent, tok, c.desired)
+			if c.want == 0 {
+				if !errors.Is(err, ErrAccessDenied) {
+					t.Fatalf("granted %#x, %v; want access denied", got, err)
+				}
+				return
+			}
+			if c.desired&MaximumAllowed != 0 {
+				got &^= Delete
+			}
+			if err != nil || got != c.want {
+				t.Fatalf("granted %#x, %v; want %#x", got, err, c.want)
+			}
+		})
+	}
+}

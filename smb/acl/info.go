@@ -85,8 +85,9 @@ func (sd *SecurityDescriptor) Select(info uint32) *SecurityDescriptor {
 //   - An owner or group named in info but absent from upd leaves cur's in place; callers that
 //     must reject that (STATUS_INVALID_OWNER) check upd.Owner themselves.
 //   - DACL: upd's DACL replaces cur's, a nil one included (a null DACL is a legal request), and
-//     upd's DACL control bits (protected, auto-inherited, defaulted) come with it. The
-//     computed-inheritance-request bits (DC/SC) are requests, not state, and are dropped.
+//     upd's DACL control bits (protected, defaulted) come with it. SE_DACL_AUTO_INHERITED is
+//     kept only when SE_DACL_AUTO_INHERIT_REQ came with it, as Windows does; the request bits
+//     (DC/SC) themselves are never stored.
 //   - Generic bits in ACEs that take effect on the object (not inherit-only) are mapped to file
 //     rights, as Windows does: smbtorture's smb2.acls GENERIC sets GENERIC_READ and expects
 //     FILE_GENERIC_READ back. Inherit-only ACEs keep theirs for the children's inheritance to
@@ -113,7 +114,14 @@ func Merge(cur *SecurityDescriptor, upd *SecurityDescriptor, info uint32) *Secur
 	}
 	if info&DACLSecurityInformation != 0 {
 		out.DACL = mapEffectiveGenerics(u.DACL)
-		out.Control = out.Control&^daclControl | u.Control&daclControl&^DACLComputedInheritRq
+		ctl := u.Control & daclControl
+		// Windows keeps SE_DACL_AUTO_INHERITED only when the request also carries
+		// SE_DACL_AUTO_INHERIT_REQ, and never stores the request bit (smbtorture
+		// smb2.acls_non_canonical; Samba's "acl flag inherited canonicalization").
+		if ctl&(DACLAutoInherited|DACLComputedInheritRq) != DACLAutoInherited|DACLComputedInheritRq {
+			ctl &^= DACLAutoInherited
+		}
+		out.Control = out.Control&^daclControl | ctl&^DACLComputedInheritRq
 		if u.DACL != nil {
 			out.Control |= DACLPresent
 		}

@@ -81,7 +81,11 @@ func TestMerge(t *testing.T) {
 	}{
 		{"owner only", "O:" + b + "G:BAD:(A;;FA;;;WD)", OwnerSecurityInformation,
 			"O:" + b + "G:" + st + "D:PAI(D;;0x10000;;;AN)(A;OICI;FA;;;BA)S:AI(AU;SA;FA;;;WD)(ML;;0x1;;;S-1-16-8192)"},
-		{"DACL replaces DACL and its flags", "O:" + b + "D:AI(A;;FR;;;WD)", DACLSecurityInformation,
+		{"DACL replaces DACL and its flags", "O:" + b + "D:P(A;;FR;;;WD)", DACLSecurityInformation,
+			"O:" + a + "G:" + st + "D:P(A;;FR;;;WD)S:AI(AU;SA;FA;;;WD)(ML;;0x1;;;S-1-16-8192)"},
+		{"auto-inherited without the request bit is dropped", "D:AI(A;;FR;;;WD)", DACLSecurityInformation,
+			"O:" + a + "G:" + st + "D:(A;;FR;;;WD)S:AI(AU;SA;FA;;;WD)(ML;;0x1;;;S-1-16-8192)"},
+		{"auto-inherited with the request bit is kept", "D:ARAI(A;;FR;;;WD)", DACLSecurityInformation,
 			"O:" + a + "G:" + st + "D:AI(A;;FR;;;WD)S:AI(AU;SA;FA;;;WD)(ML;;0x1;;;S-1-16-8192)"},
 		{"null DACL is stored", "D:NO_ACCESS_CONTROL", DACLSecurityInformation,
 			"O:" + a + "G:" + st + "D:NO_ACCESS_CONTROL" + "S:AI(AU;SA;FA;;;WD)(ML;;0x1;;;S-1-16-8192)"},
@@ -116,10 +120,13 @@ func TestMerge(t *testing.T) {
 		t.Errorf("Merge(nil) = %s", got.SDDL())
 	}
 	// Applying what Select returned restores the original: SET_INFO of a QUERY_INFO result is
-	// a no-op.
+	// a no-op, given the SE_DACL_AUTO_INHERIT_REQ that Windows' SetSecurityInfo adds when the
+	// DACL is auto-inherited.
 	for _, info := range []uint32{OwnerSecurityInformation, DACLSecurityInformation, SACLSecurityInformation,
 		OwnerSecurityInformation | GroupSecurityInformation | DACLSecurityInformation | SACLSecurityInformation} {
-		if back := Merge(cur, cur.Select(info), info); !back.Equal(cur) {
+		upd := cur.Select(info)
+		upd.Control |= DACLComputedInheritRq
+		if back := Merge(cur, upd, info); !back.Equal(cur) {
 			t.Errorf("Merge(cur, Select(%#x)) = %s", info, back.SDDL())
 		}
 	}
