@@ -145,7 +145,6 @@ func (fs *FS) Watch(ctx context.Context, dir string, tree bool) (<-chan vfs.Chan
 			for _, c := range w.queue.take() {
 				select {
 				case out <- c:
-					w.queue.delivered(c)
 				case <-ctx.Done():
 					return
 				}
@@ -434,13 +433,17 @@ func (w *watch) push(c vfs.Change) {
 
 // changeQueue holds changes between the reader and the consumer, at most limit of them. When
 // it is full, everything queued is replaced by one overflow change and later changes are
-// dropped until the consumer has received it: the client then re-enumerates
-// (STATUS_NOTIFY_ENUM_DIR), so the dropped ones carry no information it lacks.
+// dropped until that overflow is taken out for delivery; the client re-enumerates when it
+// receives it (STATUS_NOTIFY_ENUM_DIR), so what was dropped carries nothing it will lack.
+// Queueing resumes as soon as the overflow is taken, not when it is received: a client may
+// act on the overflow the moment it has it, and a change right after must not be lost. A
+// consumer still not reading then fills the queue again and gets a second overflow after the
+// first, never a lost change.
 type changeQueue struct {
 	mu       sync.Mutex
 	items    []vfs.Change
 	limit    int
-	dropping bool
+	dropping bool          // an overflow is queued: drop everything
 	ready    chan struct{} // signalled when items is not empty
 }
 
@@ -476,23 +479,12 @@ func sameChange(a, b vfs.Change) bool {
 	return a.Action == b.Action && a.Filter == b.Filter && a.Name == b.Name && !a.Overflow
 }
 
-// take removes and returns everything queued.
+// take removes and returns everything queued for delivery.
 func (q *changeQueue) take() []vfs.Change {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	items := q.items
 	q.items = nil
-	return items
-}
-
-// delivered tells the queue the consumer has c. Once it has the overflow, it has caught up:
-// changes are queued again. (Ending the dropping when the overflow is merely taken out of the
-// queue would let a consumer that still is not reading cause a second overflow.)
-func (q *changeQueue) delivered(c vfs.Change) {
-	if !c.Overflow {
-		return
-	}
-	q.mu.Lock()
 	q.dropping = false
-	q.mu.Unlock()
+	return items
 }
