@@ -281,6 +281,13 @@ func TestSmbtortureACLExpectations(t *testing.T) {
 		{"OWNER: READ_DATA not granted", "D:(A;;0x2;;;" + o + ")", FileReadData, 0},
 		{"OWNER: WRITE_DAC via ownership", "D:(A;;0x2;;;" + o + ")", WriteDAC, WriteDAC},
 		{"OWNER: WRITE_OWNER not granted", "D:(A;;0x2;;;" + o + ")", WriteOwner, 0},
+		{"CREATOR: a non-inheritable CREATOR OWNER ACE grants the owner nothing",
+			"D:(A;;0x1f0089;;;CO)", FileReadData, 0},
+		{"CREATOR: ... nor generic read", "D:(A;;0x1f0089;;;CO)", GenericRead, 0},
+		{"CREATOR: the same ACE for the owner SID allows read", "D:(A;;0x1f0089;;;" + o + ")", FileReadData, FileReadData},
+		{"CREATOR: generic read maps to FILE_GENERIC_READ", "D:(A;;0x1f0089;;;" + o + ")", GenericRead, fileRead},
+		{"CREATOR: no write", "D:(A;;0x1f0089;;;" + o + ")", FileWriteData, 0},
+		{"CREATOR: generic write", "D:(A;;0x801f0000;;;" + o + ")", GenericWrite, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
