@@ -155,7 +155,7 @@ func TestGroupOnlineInDependencyOrderOnPreferredOwner(t *testing.T) {
 	pol.PreferredOwners = []string{"n2"}
 	c.createGroup(t, "g", pol, Resource{Name: "disk"}, Resource{Name: "share", DependsOn: []string{"disk"}})
 	c.waitState(t, 0, "g online on n2", 10*time.Second, func(s *State) bool {
-		return groupOnlineOn("g", "n2")(s) && s.Resources["share"].State == ResourceOnline && s.Resources["disk"].State == ResourceOnline
+		return groupOnlineOn("g", "n2")(s) && s.Resources["share"] != nil && s.Resources["share"].State == ResourceOnline && s.Resources["disk"].State == ResourceOnline
 	})
 	recs := c.markers[1].Records()
 	if len(recs) != 2 || recs[0].Resource != "disk" || recs[1].Resource != "share" || !recs[0].Online || !recs[1].Online {
@@ -205,10 +205,12 @@ func TestRestartInPlaceThenFailover(t *testing.T) {
 	c.waitState(t, 0, "g online on n1", 10*time.Second, groupOnlineOn("g", "n1"))
 	// A health-check failure restarts in place: still on n1, and the marker saw a second online.
 	c.markers[0].Break("r", "transient glitch")
-	c.waitState(t, 0, "restart begun", 10*time.Second, func(s *State) bool { return strings.Contains(s.Resources["r"].Reason, "restarting") })
+	c.waitState(t, 0, "restart begun", 10*time.Second, func(s *State) bool {
+		return s.Resources["r"] != nil && strings.Contains(s.Resources["r"].Reason, "restarting")
+	})
 	c.markers[0].Break("r", "")
 	c.waitState(t, 0, "r back online on n1", 10*time.Second, func(s *State) bool {
-		return s.Resources["r"].State == ResourceOnline && s.Groups["g"].Owner == "n1"
+		return s.Resources["r"] != nil && s.Resources["r"].State == ResourceOnline && s.Groups["g"].Owner == "n1"
 	})
 	// A persistent failure exhausts the 3 restarts and fails the group over to n2, with the
 	// agent's reason recorded.
@@ -227,7 +229,7 @@ func TestDeadlockMarksFailedWithReason(t *testing.T) {
 	c.createGroup(t, "g", pol, Resource{Name: "stuck", Props: map[string]string{"hang-online": "forever"}})
 	c.waitState(t, 0, "resource failed with deadlock reason", 15*time.Second, func(s *State) bool {
 		r := s.Resources["stuck"]
-		return r.State == ResourceFailed && strings.Contains(r.Reason, "did not return within 3s") && s.Groups["g"].State == GroupFailed
+		return r != nil && r.State == ResourceFailed && strings.Contains(r.Reason, "did not return within 3s") && s.Groups["g"].State == GroupFailed
 	})
 }
 
@@ -365,7 +367,7 @@ func TestQuorumLossTakesResourcesOfflineWithinLease(t *testing.T) {
 	// polling slack) has passed.
 	c.waitState(t, 0, "g on majority side", 10*time.Second, func(s *State) bool {
 		g := s.Groups["g"]
-		return g.Owner != "n3" && g.State == GroupOnline
+		return g != nil && g.Owner != "n3" && g.State == GroupOnline
 	})
 	var offAt time.Time
 	for _, r := range c.markers[2].Records() {
@@ -407,7 +409,7 @@ func TestPendingTimeoutFailsGroupOver(t *testing.T) {
 	c.createGroup(t, "g", pol, Resource{Name: "slow", Props: map[string]string{"hang-online": "ctx"}})
 	c.waitState(t, 0, "pending timeout recorded", 15*time.Second, func(s *State) bool {
 		g := s.Groups["g"]
-		return strings.Contains(g.Reason+g.MoveReason, "pending timeout: ") && strings.Contains(g.Reason+g.MoveReason, "within 500ms")
+		return g != nil && strings.Contains(g.Reason+g.MoveReason, "pending timeout: ") && strings.Contains(g.Reason+g.MoveReason, "within 500ms")
 	})
 }
 

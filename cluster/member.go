@@ -46,11 +46,54 @@ func StartMember(cfg MemberConfig) *Member {
 	m.Controller = NewController(cfg.Store.ID(), cfg.Store, cfg.Proposer, cfg.Registry, cfg.Log)
 	m.Placer = NewPlacer(cfg.Store, cfg.Placement, cfg.Log)
 	stop := make(chan struct{})
+	// Regaining quorum contact is not enough to host resources: the local config DB may be
+	// stale (a healed partition, a restart), and acting on it could start a group that moved
+	// away meanwhile. So a regained lease takes effect only after a read through the log has
+	// been applied locally; a loss in the meantime cancels it (generation counter).
+	var leaseMu sync.Mutex
+	var gen uint64
 	d := &leaseDriver{
 		lease:      cfg.Lease,
 		lastQuorum: func() time.Time { return quorumContact(cfg.Store.Raft()) },
-		onLost:     func() { m.Controller.SetLease(false) },
-		onRegained: func() { m.Controller.SetLease(true) },
+		onLost: func() {
+			leaseMu.Lock()
+			gen++
+			m.Controller.SetLease(false)
+			leaseMu.Unlock()
+		},
+		onRegained: func() {
+			leaseMu.Lock()
+			gen++
+			g := gen
+			leaseMu.Unlock()
+			m.wg.Add(1)
+			go func() {
+				defer m.wg.Done()
+				for ctx.Err() == nil {
+					bctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+					r, err := cfg.Proposer.Propose(bctx, Command{Op: OpReadProp, Key: "-"})
+					if err == nil {
+						err = cfg.Store.WaitApplied(bctx, r.Index)
+					}
+					cancel()
+					leaseMu.Lock()
+					if gen != g {
+						leaseMu.Unlock()
+						return
+					}
+					if err == nil {
+						m.Controller.SetLease(true)
+						leaseMu.Unlock()
+						return
+					}
+					leaseMu.Unlock()
+					select {
+					case <-ctx.Done():
+					case <-time.After(100 * time.Millisecond): // retry the barrier
+					}
+				}
+			}()
+		},
 	}
 	m.wg.Add(3)
 	go func() { defer m.wg.Done(); m.Controller.Run(ctx) }()

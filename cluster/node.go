@@ -438,6 +438,9 @@ func (n *Daemon) gossipJoin(ctx context.Context) {
 // alive until declared dead).
 func (n *Daemon) aliveMembers() []string {
 	var out []string
+	if n.ml == nil { // still starting
+		return nil
+	}
 	for _, m := range n.ml.Members() {
 		if m.State == memberlist.StateAlive || m.State == memberlist.StateSuspect {
 			out = append(out, m.Name)

@@ -3,6 +3,7 @@ package cluster
 import (
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -141,41 +142,43 @@ func TestLeaseMonitorProperty(t *testing.T) {
 // bubble: contact stops, and the offline callback must fire no later than the lease.
 func TestLeaseDriverOfflinesWithinLease(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var contact time.Time
-		var lostAt, regainedAt time.Time
+		var mu sync.Mutex
+		var contact, lostAt, regainedAt time.Time
+		get := func(p *time.Time) time.Time { mu.Lock(); defer mu.Unlock(); return *p }
+		set := func(p *time.Time, v time.Time) { mu.Lock(); defer mu.Unlock(); *p = v }
 		start := time.Now()
-		contact = start
+		set(&contact, start)
 		d := &leaseDriver{
 			lease:      3 * time.Second,
-			lastQuorum: func() time.Time { return contact },
-			onLost:     func() { lostAt = time.Now() },
-			onRegained: func() { regainedAt = time.Now() },
+			lastQuorum: func() time.Time { return get(&contact) },
+			onLost:     func() { set(&lostAt, time.Now()) },
+			onRegained: func() { set(&regainedAt, time.Now()) },
 		}
 		done := make(chan struct{})
 		stop := make(chan struct{})
 		go func() { d.run(stop); close(done) }()
 		synctest.Wait()
-		if regainedAt.IsZero() {
+		if get(&regainedAt).IsZero() {
 			t.Fatal("lease not taken at start")
 		}
 		// Contact keeps flowing for 5 s: no loss.
 		for range 50 {
 			time.Sleep(100 * time.Millisecond)
-			contact = time.Now()
+			set(&contact, time.Now())
 		}
 		synctest.Wait()
-		if !lostAt.IsZero() {
+		if !get(&lostAt).IsZero() {
 			t.Fatal("lease lost while in contact")
 		}
-		cut := contact
+		cut := get(&contact)
 		time.Sleep(10 * time.Second)
-		if lostAt.IsZero() || lostAt.Sub(cut) > 3*time.Second {
-			t.Fatalf("lost at %v after contact stopped, want <= 3s", lostAt.Sub(cut))
+		if l := get(&lostAt); l.IsZero() || l.Sub(cut) > 3*time.Second {
+			t.Fatalf("lost at %v after contact stopped, want <= 3s", l.Sub(cut))
 		}
-		regainedAt = time.Time{}
-		contact = time.Now()
+		set(&regainedAt, time.Time{})
+		set(&contact, time.Now())
 		time.Sleep(time.Second)
-		if regainedAt.IsZero() {
+		if get(&regainedAt).IsZero() {
 			t.Fatal("lease not regained after contact returned")
 		}
 		close(stop)
