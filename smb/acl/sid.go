@@ -4,7 +4,20 @@
 // 2.5.1) for tests and diagnostics.
 //
 // The package is pure: no SMB wire types and no I/O. The server decides where descriptors are
-// stored and calls AccessCheck with a Token built from the session's user.
+// stored and builds a Token from the session's user. How the pieces map onto SMB2:
+//
+//   - CREATE of an existing object: OpenAccessCheck(stored, parentStored, tok, desired), and
+//     the same against the share's permission descriptor; grant the intersection. With an MxAc
+//     context, the same call with MAXIMUM_ALLOWED gives the maximal access to return.
+//   - CREATE of a new object: the parent must grant FILE_ADD_FILE (FILE_ADD_SUBDIRECTORY for a
+//     directory); the new open is granted what it asked for (MS-FSA 2.1.5.1.1). Store
+//     CreateDescriptor(parent, secdContext, tok, isDir), which is Inherit without a SecD context.
+//     A share root without a stored descriptor uses DefaultRoot(owner).
+//   - QUERY_INFO security: the open needs QueryAccess(info); answer sd.Select(info).Encode().
+//   - SET_INFO security: the open needs SetAccess(info); Decode the buffer, check
+//     Token.MaySetOwner for a new owner, store Merge(stored, upd, info).
+//
+// Encode lays the parts out as Windows does; EncodeLayout(LayoutSamba) reproduces Samba's bytes.
 package acl
 
 import (
