@@ -7,8 +7,9 @@
 // stored and builds a Token from the session's user. How the pieces map onto SMB2:
 //
 //   - CREATE of an existing object: OpenAccessCheck(stored, parentStored, tok, desired), and
-//     the same against the share's permission descriptor; grant the intersection. With an MxAc
-//     context, the same call with MAXIMUM_ALLOWED gives the maximal access to return.
+//     AccessCheck(sharePermissions, tok, desired) for the share (no parent rights there); grant
+//     the intersection. With an MxAc context, the same calls with MAXIMUM_ALLOWED give the
+//     maximal access to return.
 //   - CREATE of a new object: the parent must grant FILE_ADD_FILE (FILE_ADD_SUBDIRECTORY for a
 //     directory); the new open is granted what it asked for (MS-FSA 2.1.5.1.1). Store
 //     CreateDescriptor(parent, secdContext, tok, isDir), which is Inherit without a SecD context.
