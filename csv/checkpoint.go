@@ -63,11 +63,22 @@ func decodeCheckpointHeader(b []byte) (*checkpointHeader, error) {
 
 // stateSnapshot is a copy of the state taken while it is held still; encoding it happens after
 // the state is released, so operations pause only for the copy.
+// snapInode is the part of an inode a checkpoint stores (no locks, no directory index).
+type snapInode struct {
+	id, parent uint64
+	name       string
+	dir        bool
+	attrs, sd  uint32
+	size       int64
+	times      [4]int64
+	ext        extentMap
+}
+
 type stateSnapshot struct {
 	nextID, dataStart, dataBlocks uint64
 	nextSD                        uint32
 	sds                           map[uint32]string
-	inodes                        []inode // value copies; ext cloned, children dropped
+	inodes                        []snapInode
 	shared                        shareMap
 	used                          bitmap
 }
@@ -76,13 +87,17 @@ func snapshotState(s *state) *stateSnapshot {
 	snap := &stateSnapshot{
 		nextID: s.nextID, dataStart: s.dataStart, dataBlocks: s.dataBlocks, nextSD: s.nextSD,
 		sds:    make(map[uint32]string, len(s.sds)),
-		inodes: make([]inode, 0, len(s.inodes)),
+		inodes: make([]snapInode, 0, len(s.inodes)),
 		shared: append(shareMap(nil), s.shared...),
 		used:   s.used.clone(),
 	}
 	for _, n := range s.inodes {
-		snap.inodes = append(snap.inodes, inode{id: n.id, parent: n.parent, name: n.name, dir: n.dir,
-			attrs: n.attrs, size: n.size, times: n.times, ext: n.ext.clone(), sd: n.sd})
+		var ext extentMap
+		if len(n.ext) > 0 {
+			ext = n.ext.clone()
+		}
+		snap.inodes = append(snap.inodes, snapInode{id: n.id, parent: n.parent, name: n.name, dir: n.dir,
+			attrs: n.attrs, size: n.size, times: n.times, ext: ext, sd: n.sd})
 	}
 	for id, e := range s.sds {
 		snap.sds[id] = e.bytes
