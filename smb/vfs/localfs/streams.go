@@ -245,11 +245,18 @@ func (f *file) removeStreams() error {
 // Streams implements vfs.Streamer. name is an object name (no stream part); a Windows client's
 // spelling that differs in case from the stored one is resolved as Open does case-insensitively.
 func (fs *FS) Streams(ctx context.Context, name string) ([]vfs.StreamInfo, error) {
+	object, sname, err := splitStream(name)
+	if err != nil {
+		return nil, err
+	}
+	if sname != "" || object != name {
+		return nil, fmt.Errorf("localfs: list streams of %q: a stream has no streams: %w", name, vfs.ErrInvalidName)
+	}
 	bf, _, err := fs.Open(ctx, name, vfs.OpenRequest{Disposition: vfs.OpenExisting, Read: true, CaseInsensitive: true})
 	if err != nil {
 		return nil, err
 	}
-	f := bf.(*file)
+	f := bf.(*file) // a name without a stream part opens an object
 	defer f.Close()
 	var infos []vfs.StreamInfo
 	if !f.isDir {

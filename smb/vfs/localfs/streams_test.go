@@ -190,6 +190,11 @@ func TestStreamsBasics(t *testing.T) {
 			if err != nil || len(infos) != 2 || infos[0].Name != "" || infos[0].Size != 12 || infos[1] != want[1] {
 				t.Fatalf("Streams = %+v, %v; want %+v", infos, err, want)
 			}
+			for _, name := range []string{"f:Meta", "f::$DATA", "f:"} {
+				if _, err := fs.Streams(bg, name); !errors.Is(err, vfs.ErrInvalidName) {
+					t.Errorf("Streams(%q): %v, want ErrInvalidName", name, err)
+				}
+			}
 			// Truncate both ways.
 			if err := s.Truncate(5); err != nil {
 				t.Fatal(err)
