@@ -41,8 +41,8 @@ import (
 //
 // Costs and limits. Each Watch uses one inotify instance (fs.inotify.max_user_instances, 128
 // per user by default, bounds how many watches the server can hold at once) and one inotify
-// watch per directory (fs.inotify.max_user_watches). Directories that appear in a tree get a
-// watch when their creation is read; changes inside them before that are not reported. A
+// watch per directory (fs.inotify.max_user_watches). A directory created in a tree gets a
+// watch when its creation is read, and what is already in it then is reported as added. A
 // rename is reported as old/new name only when both inotify events arrive in one read; else as
 // removed and added.
 
@@ -116,7 +116,7 @@ func (fs *FS) Watch(ctx context.Context, dir string, tree bool) (<-chan vfs.Chan
 		unix.Close(dirFD)
 		return nil, fmt.Errorf("localfs: watch %q: %w: %w", dir, vfs.ErrIO, err)
 	}
-	if err := w.addDir("", dirFD); err != nil {
+	if err := w.addDir("", dirFD, false); err != nil {
 		inotify.Close()
 		unix.Close(dirFD)
 		return nil, opError("watch", dir, err, vfs.ErrNotFound)
@@ -168,7 +168,11 @@ func checkProcfs() error {
 
 // addDir watches the directory open as fd, known as rel, and with a tree watch its
 // subdirectories, depth first with an explicit stack. The caller keeps ownership of fd.
-func (w *watch) addDir(rel string, fd int) error {
+// reportEntries reports every entry found below rel as added: for a directory just created,
+// whatever is already in it was created after it, before its watch existed, and would
+// otherwise go unreported. (An entry created between adding the watch and listing is
+// reported twice; a duplicate is harmless, a loss is not.)
+func (w *watch) addDir(rel string, fd int, reportEntries bool) error {
 	if err := w.addWatch(rel, fd); err != nil {
 		return err
 	}
@@ -190,8 +194,18 @@ func (w *watch) addDir(rel string, fd int) error {
 		sortNames(names)
 		for _, n := range names {
 			var stx unix.Statx_t
-			if unix.Statx(fd, n, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_TYPE, &stx) != nil ||
-				uint32(stx.Mode)&unix.S_IFMT != unix.S_IFDIR {
+			if unix.Statx(fd, n, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_TYPE, &stx) != nil {
+				continue
+			}
+			isDir := uint32(stx.Mode)&unix.S_IFMT == unix.S_IFDIR
+			if reportEntries {
+				filter := vfs.FilterFileName
+				if isDir {
+					filter = vfs.FilterDirName
+				}
+				w.push(vfs.Change{Action: vfs.ChangeAdded, Filter: filter, Name: joinName(rel, n), Time: w.now()})
+			}
+			if !isDir {
 				continue
 			}
 			cfd, err := openBeneathNoSymlinks(fd, n)
@@ -332,10 +346,10 @@ func (w *watch) handle(events []inotifyEvent) {
 		}
 		switch {
 		case ev.mask&unix.IN_CREATE != 0:
-			if isDir && w.tree {
-				w.addNew(name) // before the change is visible, so events inside are not missed
-			}
 			w.push(vfs.Change{Action: vfs.ChangeAdded, Filter: nameFilter, Name: name, Time: now})
+			if isDir && w.tree {
+				w.addNew(name, true)
+			}
 		case ev.mask&unix.IN_DELETE != 0:
 			w.push(vfs.Change{Action: vfs.ChangeRemoved, Filter: nameFilter, Name: name, Time: now})
 		case ev.mask&unix.IN_MOVED_FROM != 0:
@@ -361,10 +375,10 @@ func (w *watch) handle(events []inotifyEvent) {
 				w.push(vfs.Change{Action: vfs.ChangeRenamedNewName, Filter: nameFilter, Name: name, Time: now})
 				continue
 			}
-			if isDir && w.tree {
-				w.addNew(name)
-			}
 			w.push(vfs.Change{Action: vfs.ChangeAdded, Filter: nameFilter, Name: name, Time: now})
+			if isDir && w.tree {
+				w.addNew(name, false) // moved in: Windows reports the directory, not its contents
+			}
 		case ev.mask&unix.IN_MODIFY != 0:
 			w.push(vfs.Change{Action: vfs.ChangeModified, Filter: vfs.FilterSize | vfs.FilterLastWrite, Name: name, Time: now})
 		case ev.mask&unix.IN_ATTRIB != 0:
@@ -390,14 +404,15 @@ func (w *watch) moveTarget(rest []inotifyEvent, cookie uint32) (string, bool) {
 }
 
 // addNew watches a directory that appeared in the tree, resolved beneath the watched
-// directory without following symlinks.
-func (w *watch) addNew(rel string) {
+// directory without following symlinks. created says it was made here (not moved in), so its
+// entries are new too.
+func (w *watch) addNew(rel string, created bool) {
 	fd, err := openBeneathNoSymlinks(w.dirFD, rel)
 	if err != nil {
 		return // gone already, or a symlink: nothing to watch
 	}
 	defer unix.Close(fd)
-	_ = w.addDir(rel, fd)
+	_ = w.addDir(rel, fd, created)
 }
 
 func inSubtree(rel, dir string) bool {

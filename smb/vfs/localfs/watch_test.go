@@ -211,8 +211,21 @@ func TestWatchTree(t *testing.T) {
 		t.Errorf("tree watch of a: %v", got)
 	}
 
-	// A directory that appears gets a watch before its creation is reported, so what happens
-	// inside it after that is reported too.
+	// A directory created in the tree gets a watch; what was created in it before the watch
+	// existed is reported from a listing, what comes after from the watch.
+	if err := os.MkdirAll(filepath.Join(root, "a/quick/deeper"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "a/quick/deeper/f"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := awaitSentinel(t, tree, root, "s2")
+	for _, want := range []wantChange{{vfs.ChangeAdded, vfs.FilterDirName, "a/quick"}, {vfs.ChangeAdded, vfs.FilterDirName, "a/quick/deeper"}, {vfs.ChangeAdded, vfs.FilterFileName, "a/quick/deeper/f"}} {
+		if !containsInOrder(got, []wantChange{want}) {
+			t.Errorf("quickly filled directory: %v lacks %v", got, want)
+		}
+	}
+
 	if err := os.Mkdir(filepath.Join(root, "a/new"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +242,7 @@ func TestWatchTree(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "renamed/after"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	got := until(t, tree, added("renamed/after"))
+	got = until(t, tree, added("renamed/after"))
 	if !containsInOrder(got, []wantChange{{vfs.ChangeRenamedOldName, vfs.FilterDirName, "a/new"}, {vfs.ChangeRenamedNewName, vfs.FilterDirName, "renamed"}}) {
 		t.Errorf("directory rename: %v", got)
 	}
@@ -237,7 +250,11 @@ func TestWatchTree(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(root, "a/gone"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	until(t, sub, added("gone"))
+	// Once an entry inside is reported, the directory's watch exists (listing follows it).
+	if err := os.WriteFile(filepath.Join(root, "a/gone/ready"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	until(t, sub, added("gone/ready"))
 	if err := os.Rename(filepath.Join(root, "a/gone"), filepath.Join(root, "gone")); err != nil {
 		t.Fatal(err)
 	}
