@@ -61,7 +61,13 @@ type conn struct {
 	pendingMsg     map[uint64]*request // cancellable requests by MessageId
 	pendingAsync   map[uint64]*request // async requests by AsyncId
 	nextAsync      uint64
+	// earlyCancels remembers CANCELs that arrived before their request registered (frames are
+	// handled concurrently, so a client's immediate CANCEL can overtake its request).
+	earlyCancels []uint64
 }
+
+// maxEarlyCancels bounds the early-cancel memory; older entries are forgotten.
+const maxEarlyCancels = 64
 
 func newConn(s *Server, nc net.Conn) *conn {
 	if tc, ok := nc.(*net.TCPConn); ok {
@@ -342,6 +348,9 @@ func (c *conn) process(r *request, prev *request) error {
 	if h == nil {
 		return c.finish(r, wire.StatusNotSupported, nil)
 	}
+	if c.log.Enabled(c.ctx, slog.LevelDebug) {
+		c.log.Debug("request", "cmd", r.cmd.String(), "mid", r.hdr.MessageID(), "session", sessionID, "tree", treeID, "last", r.last)
+	}
 	err := h(r)
 	if errors.Is(err, errDropConnection) {
 		return err
@@ -551,6 +560,12 @@ func (c *conn) cancel(r *request) {
 		target = c.pendingAsync[r.hdr.AsyncID()]
 	} else {
 		target = c.pendingMsg[r.hdr.MessageID()]
+		if target == nil {
+			if len(c.earlyCancels) == maxEarlyCancels {
+				c.earlyCancels = c.earlyCancels[1:]
+			}
+			c.earlyCancels = append(c.earlyCancels, r.hdr.MessageID())
+		}
 	}
 	c.mu.Unlock()
 	if target != nil && target.cancel != nil {
@@ -562,9 +577,18 @@ func (c *conn) cancel(r *request) {
 func (r *request) cancellable() context.Context {
 	if r.reqCtx == nil {
 		r.reqCtx, r.cancel = context.WithCancel(r.c.ctx)
-		r.c.mu.Lock()
-		r.c.pendingMsg[r.hdr.MessageID()] = r
-		r.c.mu.Unlock()
+		c := r.c
+		mid := r.hdr.MessageID()
+		c.mu.Lock()
+		c.pendingMsg[mid] = r
+		for i, m := range c.earlyCancels {
+			if m == mid {
+				c.earlyCancels = append(c.earlyCancels[:i], c.earlyCancels[i+1:]...)
+				r.cancel()
+				break
+			}
+		}
+		c.mu.Unlock()
 	}
 	return r.reqCtx
 }

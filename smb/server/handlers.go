@@ -25,7 +25,7 @@ var handlers = [...]handlerFunc{
 	wire.CmdCancel:         nil,
 	wire.CmdEcho:           handleEcho,
 	wire.CmdQueryDirectory: handleQueryDirectory,
-	wire.CmdChangeNotify:   nil,
+	wire.CmdChangeNotify:   handleChangeNotify,
 	wire.CmdQueryInfo:      handleQueryInfo,
 	wire.CmdSetInfo:        handleSetInfo,
 	wire.CmdOplockBreak:    handleOplockBreak,

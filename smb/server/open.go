@@ -20,9 +20,10 @@ type open struct {
 
 	mu        sync.Mutex
 	closed    bool
-	dir       *dirCursor // QUERY_DIRECTORY state
-	position  int64      // FilePositionInformation (kept, never used for I/O)
-	mode      uint32     // FileModeInformation
+	dir       *dirCursor   // QUERY_DIRECTORY state
+	notify    *notifyState // CHANGE_NOTIFY watch, started by the first request
+	position  int64        // FilePositionInformation (kept, never used for I/O)
+	mode      uint32       // FileModeInformation
 	writeThru bool
 }
 
@@ -35,7 +36,11 @@ func (o *open) close() error {
 		return nil
 	}
 	o.closed = true
+	n := o.notify
 	o.mu.Unlock()
+	if n != nil {
+		n.close() // pending CHANGE_NOTIFY requests complete with STATUS_NOTIFY_CLEANUP
+	}
 	if o.pipe != nil {
 		return o.pipe.Close()
 	}

@@ -1,0 +1,216 @@
+package server
+
+import (
+	"context"
+	"sync"
+
+	"github.com/sofs-dev/sofs/smb/vfs"
+	"github.com/sofs-dev/sofs/smb/wire"
+)
+
+// maxPendingChanges bounds the changes buffered for a directory handle between CHANGE_NOTIFY
+// requests; past it the next request learns only that it must re-enumerate.
+const maxPendingChanges = 4096
+
+// notifyState is a directory handle's change watch (MS-SMB2 3.3.5.19): started by the first
+// CHANGE_NOTIFY on the handle, kept until the handle closes, buffering changes between requests
+// so a client that re-arms its request loses nothing. One mutex guards it; the backend's watch
+// goroutine feeds it.
+type notifyState struct {
+	mu       sync.Mutex
+	stop     context.CancelFunc
+	pending  []vfs.Change
+	overflow bool
+	waiters  []*notifyWaiter
+	closed   bool
+}
+
+type notifyWaiter struct {
+	filter uint32
+	done   chan notifyResult // buffered, written once
+}
+
+type notifyResult struct {
+	changes  []vfs.Change
+	overflow bool
+	cleanup  bool
+}
+
+// feed adds a change and completes the oldest waiter.
+func (n *notifyState) feed(ch vfs.Change) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if ch.Overflow || len(n.pending) >= maxPendingChanges {
+		n.overflow = true
+		n.pending = nil
+	} else {
+		n.pending = append(n.pending, ch)
+	}
+	n.deliverLocked()
+}
+
+// deliverLocked completes the oldest waiter if anything it cares about is pending. Changes it
+// does not filter for are dropped, as Windows does for a handle's notify requests.
+func (n *notifyState) deliverLocked() {
+	for len(n.waiters) > 0 {
+		w := n.waiters[0]
+		if n.overflow {
+			n.overflow = false
+			n.waiters = n.waiters[1:]
+			w.done <- notifyResult{overflow: true}
+			continue
+		}
+		var match []vfs.Change
+		for _, c := range n.pending {
+			if uint32(c.Filter)&w.filter != 0 {
+				match = append(match, c)
+			}
+		}
+		if len(match) == 0 {
+			n.pending = n.pending[:0]
+			return
+		}
+		n.pending = nil
+		n.waiters = n.waiters[1:]
+		w.done <- notifyResult{changes: match}
+	}
+}
+
+// close ends the watch: pending requests complete with STATUS_NOTIFY_CLEANUP.
+func (n *notifyState) close() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return
+	}
+	n.closed = true
+	n.stop()
+	for _, w := range n.waiters {
+		w.done <- notifyResult{cleanup: true}
+	}
+	n.waiters = nil
+}
+
+func (n *notifyState) remove(w *notifyWaiter) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for i, x := range n.waiters {
+		if x == w {
+			n.waiters = append(n.waiters[:i], n.waiters[i+1:]...)
+			return
+		}
+	}
+}
+
+// handleChangeNotify implements MS-SMB2 3.3.5.19. The request goes async until a change the
+// client filters for happens, the handle closes or the client cancels.
+func handleChangeNotify(r *request) error {
+	var req wire.ChangeNotifyRequest
+	if err := req.Decode(r.msg); err != nil {
+		return errInvalidParameter
+	}
+	r.c.mu.Lock()
+	maxTransact := r.c.maxTransact
+	r.c.mu.Unlock()
+	if req.OutputBufferLength > maxTransact {
+		return errInvalidParameter
+	}
+	o, err := r.lookupOpen(req.FileID)
+	if err != nil {
+		return err
+	}
+	if o.pipe != nil || !o.isDir {
+		return errInvalidParameter
+	}
+	if !o.has(wire.FileReadData) {
+		return wire.StatusAccessDenied
+	}
+	watcher, ok := o.tree.share.FS.(vfs.Watcher)
+	if !ok {
+		return wire.StatusNotSupported
+	}
+	n, err := o.notifier(watcher, req.Flags&wire.WatchTree != 0)
+	if err != nil {
+		return err
+	}
+	w := &notifyWaiter{filter: req.CompletionFilter, done: make(chan notifyResult, 1)}
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return wire.StatusNotifyCleanup
+	}
+	n.waiters = append(n.waiters, w)
+	n.deliverLocked()
+	n.mu.Unlock()
+
+	var res notifyResult
+	select {
+	case res = <-w.done:
+	default:
+		if !r.goAsync() {
+			// Windows fails a notify that would block in the middle of a compound.
+			n.remove(w)
+			return wire.StatusInternalError
+		}
+		select {
+		case res = <-w.done:
+		case <-r.cancellable().Done():
+			n.remove(w)
+			select {
+			case res = <-w.done: // completed while cancelling: deliver it
+			default:
+				return wire.StatusCancelled
+			}
+		}
+	}
+	switch {
+	case res.cleanup:
+		return wire.StatusNotifyCleanup
+	case res.overflow:
+		return wire.StatusNotifyEnumDir
+	}
+	infos := make([]wire.FileNotifyInformation, len(res.changes))
+	for i, c := range res.changes {
+		infos[i] = wire.FileNotifyInformation{Action: uint32(c.Action), FileName: smbRelative(c.Name)}
+	}
+	out, written := wire.AppendFileNotifyInformation(nil, infos, int(req.OutputBufferLength))
+	if written < len(infos) {
+		return wire.StatusNotifyEnumDir // the changes do not fit: the client re-enumerates
+	}
+	r.resp = (&wire.ChangeNotifyResponse{Output: out}).Append(r.resp)
+	return nil
+}
+
+// notifier starts the handle's watch on first use.
+func (o *open) notifier(w vfs.Watcher, tree bool) (*notifyState, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.notify != nil {
+		return o.notify, nil
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	ch, err := w.Watch(ctx, o.file.Name(), tree)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	n := &notifyState{stop: stop}
+	go func() {
+		for c := range ch {
+			n.feed(c)
+		}
+	}()
+	o.notify = n
+	return n, nil
+}
+
+// smbRelative renders a '/'-separated relative name with backslashes.
+func smbRelative(name string) string {
+	b := []byte(name)
+	for i, c := range b {
+		if c == '/' {
+			b[i] = '\\'
+		}
+	}
+	return string(b)
+}
