@@ -30,6 +30,10 @@ const (
 // requires this for sequence-number violations, bad signatures on encrypted frames, etc.).
 var errDropConnection = errors.New("drop connection")
 
+// errBodyDone tells the pipeline the handler already wrote an error response body and set
+// r.status (an error that carries data, such as STATUS_BUFFER_TOO_SMALL with the size needed).
+var errBodyDone = errors.New("error body written")
+
 // conn is one client transport connection.
 type conn struct {
 	srv     *Server
@@ -354,6 +358,9 @@ func (c *conn) process(r *request, prev *request) error {
 	err := h(r)
 	if errors.Is(err, errDropConnection) {
 		return err
+	}
+	if errors.Is(err, errBodyDone) {
+		return c.finish(r, r.status, nil)
 	}
 	return c.finish(r, r.status, err)
 }

@@ -95,9 +95,7 @@ func handleQueryInfo(r *request) error {
 	case wire.InfoFilesystem:
 		out, fixed, err = queryFSInfo(r, o, req.FileInfoClass)
 	case wire.InfoSecurity:
-		// Security descriptors are stored and enforced with issue 3; until then we do not
-		// invent one.
-		return wire.StatusNotSupported
+		out, err = querySecurity(r, o, req.AdditionalInformation, req.OutputBufferLength)
 	case wire.InfoQuota:
 		return wire.StatusNotSupported
 	default:

@@ -36,8 +36,10 @@ func handleSetInfo(r *request) error {
 		err = setFileInfo(r, o, req.FileInfoClass, req.Buffer)
 	case wire.InfoFilesystem:
 		err = wire.StatusAccessDenied
-	case wire.InfoSecurity, wire.InfoQuota:
-		err = wire.StatusNotSupported // issue 3
+	case wire.InfoSecurity:
+		err = setSecurity(r, o, req.AdditionalInformation, req.Buffer)
+	case wire.InfoQuota:
+		err = wire.StatusNotSupported
 	default:
 		err = errInvalidParameter
 	}

@@ -35,6 +35,7 @@ const (
 	StatusNoMemory                         Status = 0xC0000017 // STATUS_NO_MEMORY
 	StatusAccessDenied                     Status = 0xC0000022 // STATUS_ACCESS_DENIED
 	StatusBufferTooSmall                   Status = 0xC0000023 // STATUS_BUFFER_TOO_SMALL
+	StatusInvalidOwner                     Status = 0xC000005A // STATUS_INVALID_OWNER
 	StatusObjectTypeMismatch               Status = 0xC0000024 // STATUS_OBJECT_TYPE_MISMATCH
 	StatusNotLocked                        Status = 0xC000002A // STATUS_NOT_LOCKED
 	StatusDiskCorruptError                 Status = 0xC0000032 // STATUS_DISK_CORRUPT_ERROR
@@ -166,6 +167,7 @@ var statusNames = map[Status]string{
 	StatusNoMemory:                         "STATUS_NO_MEMORY",
 	StatusAccessDenied:                     "STATUS_ACCESS_DENIED",
 	StatusBufferTooSmall:                   "STATUS_BUFFER_TOO_SMALL",
+	StatusInvalidOwner:                     "STATUS_INVALID_OWNER",
 	StatusObjectTypeMismatch:               "STATUS_OBJECT_TYPE_MISMATCH",
 	StatusNotLocked:                        "STATUS_NOT_LOCKED",
 	StatusDiskCorruptError:                 "STATUS_DISK_CORRUPT_ERROR",
