@@ -234,36 +234,6 @@ func TestRealTrafficPayloads(t *testing.T) {
 	}
 }
 
-// TestRealTrafficSecurityDescriptors decodes the descriptors smbtorture's
-// smb2.acls tests set and Samba returned, and checks that re-encoding them
-// gives the same value and, for Samba's own encodings, the same bytes.
-func TestRealTrafficSecurityDescriptors(t *testing.T) {
-	seeds := readSeeds(t, "FuzzDecodeSecurityDescriptor")
-	if len(seeds) < 10 {
-		t.Fatalf("only %d recorded security descriptors", len(seeds))
-	}
-	sameBytes := 0
-	for i, b := range seeds {
-		sd, err := DecodeSecurityDescriptor(b)
-		if err != nil {
-			t.Errorf("seed %d: %v\n% x", i, err, b)
-			continue
-		}
-		enc := sd.Append(nil)
-		back, err := DecodeSecurityDescriptor(enc)
-		if err != nil || !sameValue(sd, back) {
-			t.Errorf("seed %d: re-encoding differs (%v)", i, err)
-		}
-		if bytes.Equal(enc, b) {
-			sameBytes++
-		}
-	}
-	// Samba (client and server) lays descriptors out as we do: owner,
-	// group, SACL, DACL, no padding.
-	if sameBytes != len(seeds) {
-		t.Errorf("%d of %d recorded descriptors re-encode byte-identically", sameBytes, len(seeds))
-	}
-}
 
 // TestMutatedRealTrafficBoundedAllocation overwrites every 2- and 4-byte
 // aligned field (in the first 512 bytes) of every recorded message with
