@@ -234,7 +234,6 @@ func TestRealTrafficPayloads(t *testing.T) {
 	}
 }
 
-
 // TestMutatedRealTrafficBoundedAllocation overwrites every 2- and 4-byte
 // aligned field (in the first 512 bytes) of every recorded message with
 // all-ones, zero and 0x7F.. (the values most likely to turn a length or
