@@ -6,22 +6,17 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/sofs-dev/sofs/smb/acl"
+
 	"github.com/sofs-dev/sofs/smb/vfs"
 	"github.com/sofs-dev/sofs/smb/wire"
 )
 
-// Generic access rights mapped to file rights (MS-DTYP 2.4.3, MS-SMB2 2.2.13.1.1).
-const (
-	fileGenericRead    = 0x00120089
-	fileGenericWrite   = 0x00120116
-	fileGenericExecute = 0x001200A0
-	writeBits          = wire.FileWriteData | wire.FileAppendData | wire.FileWriteEA | wire.FileWriteAttributes |
-		wire.Delete | wire.WriteDAC | wire.WriteOwner | wire.FileDeleteChild
-	// validCreateOptions are the options MS-SMB2 2.2.13 defines; the rest must be zero.
-	validCreateOptions = 0x00FFFFFF
-)
+// validCreateOptions are the options MS-SMB2 2.2.13 defines; the rest must be zero.
+const validCreateOptions = 0x00FFFFFF
 
-// mapAccess turns a DesiredAccess into the access granted, or an error (MS-SMB2 3.3.5.9).
+// mapAccess turns a DesiredAccess into the access granted, or an error (MS-SMB2 3.3.5.9): generic
+// rights map to file rights (acl.GenericMapping), MAXIMUM_ALLOWED grants what the tree allows.
 func mapAccess(desired, maximal uint32, readOnlyFile bool) (uint32, error) {
 	if desired&wire.AccessSystemSecurity != 0 {
 		return 0, wire.StatusPrivilegeNotHeld
@@ -29,19 +24,7 @@ func mapAccess(desired, maximal uint32, readOnlyFile bool) (uint32, error) {
 	if desired&^(wire.FileAllAccess|wire.MaximumAllowed|wire.GenericAll|wire.GenericExecute|wire.GenericWrite|wire.GenericRead) != 0 {
 		return 0, wire.StatusAccessDenied
 	}
-	granted := desired & wire.FileAllAccess
-	if desired&wire.GenericRead != 0 {
-		granted |= fileGenericRead
-	}
-	if desired&wire.GenericWrite != 0 {
-		granted |= fileGenericWrite
-	}
-	if desired&wire.GenericExecute != 0 {
-		granted |= fileGenericExecute
-	}
-	if desired&wire.GenericAll != 0 {
-		granted |= wire.FileAllAccess
-	}
+	granted := acl.GenericMapping(desired&^wire.MaximumAllowed) & wire.FileAllAccess
 	allowed := maximal
 	if readOnlyFile {
 		allowed &^= wire.FileWriteData | wire.FileAppendData

@@ -65,31 +65,9 @@ func setFileInfo(r *request, o *open, class uint8, buf []byte) error {
 		}
 		return setBasic(o, &a)
 	case wire.FileEndOfFileInformation:
-		if !o.has(wire.FileWriteData) {
-			return wire.StatusAccessDenied
-		}
-		size, err := wire.DecodeFileEndOfFileInformation(buf)
-		if err != nil || size < 0 {
-			return errInvalidParameter
-		}
-		if o.isDir {
-			return errInvalidParameter
-		}
-		o.entry.BreakLevelII()
-		return o.file.Truncate(size)
+		return setSize(o, buf, wire.DecodeFileEndOfFileInformation, o.file.Truncate)
 	case wire.FileAllocationInformation:
-		if !o.has(wire.FileWriteData) {
-			return wire.StatusAccessDenied
-		}
-		size, err := wire.DecodeFileAllocationInformation(buf)
-		if err != nil || size < 0 {
-			return errInvalidParameter
-		}
-		if o.isDir {
-			return errInvalidParameter
-		}
-		o.entry.BreakLevelII()
-		return o.file.Allocate(size)
+		return setSize(o, buf, wire.DecodeFileAllocationInformation, o.file.Allocate)
 	case wire.FileDispositionInformation:
 		if !o.has(wire.Delete) {
 			return wire.StatusAccessDenied
@@ -227,4 +205,18 @@ func rename(r *request, o *open, ri *wire.RenameInformation) error {
 		return wire.StatusObjectNameCollision
 	}
 	return err
+}
+
+// setSize applies FileEndOfFileInformation or FileAllocationInformation: both need write access,
+// refuse directories, and change what other opens' Level II oplocks cached.
+func setSize(o *open, buf []byte, decode func([]byte) (int64, error), apply func(int64) error) error {
+	if !o.has(wire.FileWriteData) {
+		return wire.StatusAccessDenied
+	}
+	size, err := decode(buf)
+	if err != nil || size < 0 || o.isDir {
+		return errInvalidParameter
+	}
+	o.entry.BreakLevelII()
+	return apply(size)
 }
