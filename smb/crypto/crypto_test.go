@@ -418,6 +418,20 @@ func TestTransformRoundTripAllCiphers(t *testing.T) {
 		if &got[0] != &buf[36] {
 			t.Fatalf("%s: in-place decrypt did not reuse the frame", name)
 		}
+		// With 16 bytes of spare capacity the plaintext is opened where the ciphertext was
+		// (no copy of the body), with the same result and the same tamper detection.
+		roomy := make([]byte, len(frame), len(frame)+16)
+		copy(roomy, frame)
+		got, sid, err = client.DecryptInPlace(roomy)
+		if err != nil || sid != 0x1122334455667788 || !bytes.Equal(got, msg) || &got[0] != &roomy[TransformHeaderSize] {
+			t.Fatalf("%s: spare-capacity in-place decrypt: %v", name, err)
+		}
+		roomy = make([]byte, len(frame), len(frame)+16)
+		copy(roomy, frame)
+		roomy[len(roomy)-1] ^= 1
+		if _, _, err := client.DecryptInPlace(roomy); !errors.Is(err, ErrAuthFailed) {
+			t.Fatalf("%s: spare-capacity path accepted a tampered body: %v", name, err)
+		}
 		if id, err := SessionID(frame); err != nil || id != 0x1122334455667788 {
 			t.Fatalf("%s: SessionID = %#x, %v", name, id, err)
 		}

@@ -146,6 +146,23 @@ func (t *Transformer) DecryptInPlace(frame []byte) (msg []byte, sessionID uint64
 		return nil, 0, err
 	}
 	sessionID = binary.LittleEndian.Uint64(frame[trSessionOffset:])
+	if cap(frame)-len(frame) >= 16 {
+		// Fast path: the AEAD wants ciphertext||tag, and SMB keeps the tag in the header. With
+		// 16 bytes of spare capacity the tag goes right after the body and the plaintext is
+		// opened exactly in place at frame[52:], with no copy of the (up to 8 MiB) body.
+		var nonce [16]byte
+		var aad [TransformHeaderSize - trAADOffset]byte
+		copy(nonce[:], frame[trNonceOffset:trNonceOffset+t.nonceSize])
+		copy(aad[:], frame[trAADOffset:TransformHeaderSize])
+		body := frame[TransformHeaderSize:]
+		work := append(body, frame[trSigOffset:trSigOffset+16]...)
+		plain, err := t.dec.Open(work[:0], nonce[:t.nonceSize], work, aad[:])
+		if err != nil {
+			clear(work)
+			return nil, 0, fmt.Errorf("decrypt session %#x: %w", sessionID, ErrAuthFailed)
+		}
+		return plain, sessionID, nil
+	}
 	// open copies the header fields it needs before the body moves over them.
 	msg, err = t.open(frame[trSizeOffset:trSizeOffset], frame, frame[TransformHeaderSize:], sessionID)
 	return msg, sessionID, err
