@@ -148,8 +148,10 @@ func handleChangeNotify(r *request) error {
 	case res = <-w.done:
 	default:
 		if !r.goAsync() {
-			// Windows fails a notify that would block in the middle of a compound.
+			// Windows fails a notify that would block in the middle of a compound, and the
+			// related requests after it still run.
 			n.remove(w)
+			r.asyncRefused = true
 			return wire.StatusInternalError
 		}
 		select {
