@@ -183,12 +183,14 @@ func handleChangeNotify(r *request) error {
 	return nil
 }
 
-// notifier starts the handle's watch on first use.
+// notifier starts the handle's watch on first use. The watch is set up outside the handle's
+// lock (it does I/O) and installed with a re-check, so racing first requests share one watch.
 func (o *open) notifier(w vfs.Watcher, tree bool) (*notifyState, error) {
 	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.notify != nil {
-		return o.notify, nil
+	n := o.notify
+	o.mu.Unlock()
+	if n != nil {
+		return n, nil
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	ch, err := w.Watch(ctx, o.file.Name(), tree)
@@ -196,13 +198,26 @@ func (o *open) notifier(w vfs.Watcher, tree bool) (*notifyState, error) {
 		stop()
 		return nil, err
 	}
-	n := &notifyState{stop: stop}
+	n = &notifyState{stop: stop}
+	o.mu.Lock()
+	switch {
+	case o.closed:
+		o.mu.Unlock()
+		stop()
+		return nil, wire.StatusFileClosed
+	case o.notify != nil:
+		existing := o.notify
+		o.mu.Unlock()
+		stop()
+		return existing, nil
+	}
+	o.notify = n
+	o.mu.Unlock()
 	go func() {
 		for c := range ch {
 			n.feed(c)
 		}
 	}()
-	o.notify = n
 	return n, nil
 }
 

@@ -18,9 +18,10 @@ type open struct {
 	access uint32    // granted access
 	isDir  bool
 
-	mu        sync.Mutex
+	mu        sync.Mutex // guards the small fields below; never held across I/O
 	closed    bool
-	dir       *dirCursor   // QUERY_DIRECTORY state
+	dirMu     sync.Mutex   // serialises QUERY_DIRECTORY on this handle (held across ReadDir)
+	dir       *dirCursor   // QUERY_DIRECTORY state, guarded by dirMu
 	notify    *notifyState // CHANGE_NOTIFY watch, started by the first request
 	position  int64        // FilePositionInformation (kept, never used for I/O)
 	mode      uint32       // FileModeInformation

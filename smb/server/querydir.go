@@ -41,8 +41,8 @@ func handleQueryDirectory(r *request) error {
 	if !o.has(wire.FileReadData) {
 		return wire.StatusAccessDenied
 	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
+	o.dirMu.Lock()
+	defer o.dirMu.Unlock()
 	first := o.dir == nil || req.Flags&(wire.QueryDirRestartScans|wire.QueryDirReopen) != 0
 	if first {
 		pattern := req.FileName

@@ -64,10 +64,13 @@ func handleSessionSetup(r *request) error {
 		sess.mu.Lock()
 		sess.exchange = nil
 		sess.mu.Unlock()
-		if !reauth {
-			c.srv.removeSession(sess)
-			r.sess = nil
+		// A failed session setup ends the session, re-authentication included (MS-SMB2
+		// 3.3.5.5.3): its handles close and their pending requests complete.
+		c.srv.removeSession(sess)
+		if reauth {
+			sess.logoff()
 		}
+		r.sess = nil
 		return wire.StatusLogonFailure
 	}
 	res, _ := x.Result()
