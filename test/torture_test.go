@@ -30,7 +30,7 @@ var knownGaps = map[string]struct {
 	floor  int
 	reason string
 }{
-	"smb2.session":  {11, "38 of the 45 failures need multichannel session binding (bind_negative_*, issue 3); the rest are reauth details"},
+	"smb2.session":  {12, "38 of the 44 failures need multichannel session binding (bind_negative_*, issue 3); the rest are reauth details"},
 	"smb2.create":   {10, "needs ACL enforcement on open (aclfile, acldir, nulldacl: issue 3), the gentest/blob status details and the quota fake file"},
 	"smb2.compound": {14, "needs ACL enforcement (related4/7), an IOCTL (related3), a read after a failed request (related6) and invalid2's session checks"},
 }
