@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	"github.com/sofs-dev/sofs/smb/vfs"
@@ -222,12 +223,4 @@ func (o *open) notifier(w vfs.Watcher, tree bool) (*notifyState, error) {
 }
 
 // smbRelative renders a '/'-separated relative name with backslashes.
-func smbRelative(name string) string {
-	b := []byte(name)
-	for i, c := range b {
-		if c == '/' {
-			b[i] = '\\'
-		}
-	}
-	return string(b)
-}
+func smbRelative(name string) string { return strings.ReplaceAll(name, "/", `\`) }

@@ -115,19 +115,10 @@ func snapshotDir(r *request, o *open, pattern string) ([]vfs.FileInfo, error) {
 			out = append(out, parent)
 		}
 	}
-	literal := !hasWildcards(pattern)
 	for _, e := range list {
-		if literal {
-			if e.Name == pattern || ci && equalFoldName(e.Name, pattern) {
-				out = append(out, e)
-			}
-			continue
-		}
 		if matchPattern(pattern, e.Name, ci) {
 			out = append(out, e)
 		}
 	}
 	return out, nil
 }
-
-func equalFoldName(a, b string) bool { return matchPattern(a, b, true) && !hasWildcards(a) }

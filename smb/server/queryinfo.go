@@ -1,6 +1,7 @@
 package server
 
 import (
+	"hash/fnv"
 	"strings"
 
 	"github.com/sofs-dev/sofs/smb/vfs"
@@ -119,7 +120,7 @@ func handleQueryInfo(r *request) error {
 
 // smbName renders a vfs name as clients expect it in FileNameInformation: '\'-separated with a
 // leading backslash, relative to the share.
-func smbName(name string) string { return `\` + strings.ReplaceAll(name, "/", `\`) }
+func smbName(name string) string { return `\` + smbRelative(name) }
 
 func queryFileInfo(r *request, o *open, class uint8) ([]byte, error) {
 	fi, err := o.file.Stat()
@@ -171,7 +172,7 @@ func queryFileInfo(r *request, o *open, class uint8) ([]byte, error) {
 		if d < wire.DialectSMB311 {
 			return nil, wire.StatusNotSupported
 		}
-		return wire.AppendFileNameInformation(b, strings.ReplaceAll(o.file.Name(), "/", `\`)), nil
+		return wire.AppendFileNameInformation(b, smbRelative(o.file.Name())), nil
 	case wire.FileIDInformation:
 		st, err := o.tree.share.FS.StatFS(r.ctx())
 		if err != nil {
@@ -312,10 +313,9 @@ func shortName(name string) string {
 	if isShortName(name) {
 		return name
 	}
-	h := uint32(2166136261)
-	for i := 0; i < len(name); i++ {
-		h = (h ^ uint32(name[i])) * 16777619
-	}
+	fh := fnv.New32a()
+	fh.Write([]byte(name))
+	h := fh.Sum32()
 	const digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	var base [8]byte
 	for i := 0; i < 6; i++ {

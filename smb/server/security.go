@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/binary"
 	"errors"
 
 	"github.com/sofs-dev/sofs/smb/acl"
@@ -64,7 +65,7 @@ func querySecurity(r *request, o *open, info uint32, limit uint32) ([]byte, erro
 	if uint32(len(out)) > limit {
 		// MS-SMB2 3.3.5.20.3: too small a buffer gets STATUS_BUFFER_TOO_SMALL with the size the
 		// descriptor needs as a 4-byte ErrorData.
-		r.resp = (&wire.ErrorResponse{ErrorData: le32(uint32(len(out)))}).Append(r.resp[:wire.HeaderSize])
+		r.resp = (&wire.ErrorResponse{ErrorData: binary.LittleEndian.AppendUint32(nil, uint32(len(out)))}).Append(r.resp[:wire.HeaderSize])
 		r.status = wire.StatusBufferTooSmall
 		return nil, errBodyDone
 	}
@@ -92,5 +93,3 @@ func setSecurity(r *request, o *open, info uint32, buf []byte) error {
 	}
 	return sec.SetSecurityDescriptor(acl.Merge(cur, upd, info).Encode())
 }
-
-func le32(v uint32) []byte { return []byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)} }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/sofs-dev/sofs/smb/auth"
 	"github.com/sofs-dev/sofs/smb/crypto"
@@ -95,7 +96,7 @@ func handleSessionSetup(r *request) error {
 	}
 	if reauth {
 		// Re-authentication keeps the session's keys (MS-SMB2 3.3.5.5.3); the user must not change.
-		if sess.user.Name != "" && !equalFoldASCII(sess.user.Name, res.User.Name) {
+		if sess.user.Name != "" && !strings.EqualFold(sess.user.Name, res.User.Name) {
 			return wire.StatusAccessDenied
 		}
 		r.resp = (&wire.SessionSetupResponse{SecurityBuffer: out}).Append(r.resp)
@@ -162,31 +163,12 @@ func (s *Server) expirePrevious(id uint64, user string) {
 		return
 	}
 	old.mu.Lock()
-	same := equalFoldASCII(old.user.Name, user)
+	same := strings.EqualFold(old.user.Name, user)
 	old.mu.Unlock()
 	if same {
 		s.removeSession(old)
 		old.logoff()
 	}
-}
-
-func equalFoldASCII(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'a' <= x && x <= 'z' {
-			x -= 32
-		}
-		if 'a' <= y && y <= 'z' {
-			y -= 32
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // handleLogoff implements MS-SMB2 3.3.5.6. The response is signed with the session's key, so the

@@ -92,14 +92,3 @@ func closure(p, n []rune, i int, set []bool) {
 func foldEqual(a, b rune) bool {
 	return unicode.ToUpper(a) == unicode.ToUpper(b) || unicode.ToLower(a) == unicode.ToLower(b)
 }
-
-// hasWildcards reports whether a search pattern needs matching at all (else it names one entry).
-func hasWildcards(s string) bool {
-	for _, c := range s {
-		switch c {
-		case '*', '?', '<', '>', '"':
-			return true
-		}
-	}
-	return false
-}

@@ -67,3 +67,15 @@ func FuzzMatchPattern(f *testing.F) {
 		}
 	})
 }
+
+// hasWildcards reports whether a search pattern contains a wildcard (a literal pattern must
+// match exactly the fold-equal names).
+func hasWildcards(s string) bool {
+	for _, c := range s {
+		switch c {
+		case '*', '?', '<', '>', '"':
+			return true
+		}
+	}
+	return false
+}
