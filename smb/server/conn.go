@@ -34,6 +34,20 @@ var errDropConnection = errors.New("drop connection")
 // r.status (an error that carries data, such as STATUS_BUFFER_TOO_SMALL with the size needed).
 var errBodyDone = errors.New("error body written")
 
+// negotiation is the immutable outcome of NEGOTIATE on a connection.
+type negotiation struct {
+	di             dialectInfo
+	clientGUID     wire.GUID
+	clientCaps     uint32
+	clientSecMode  uint16
+	clientDialects []wire.Dialect
+	cipher         uint16 // negotiated cipher (3.1.1 context, or AES-128-CCM for 3.0/3.0.2)
+	signAlgo       uint16 // negotiated 3.1.1 signing algorithm
+	maxRead        uint32
+	maxWrite       uint32
+	maxTransact    uint32
+}
+
 // conn is one client transport connection.
 type conn struct {
 	srv     *Server
@@ -48,23 +62,16 @@ type conn struct {
 	// authenticated switches the read deadline from the handshake timeout to the idle timeout.
 	authenticated atomic.Bool
 
-	mu             sync.Mutex // guards the negotiated state and the maps below
-	negotiated     bool
-	di             dialectInfo
-	clientGUID     wire.GUID
-	clientCaps     uint32
-	clientSecMode  uint16
-	clientDialects []wire.Dialect
-	cipher         uint16 // negotiated cipher (3.1.1 context, or AES-128-CCM for 3.0/3.0.2)
-	signAlgo       uint16 // negotiated 3.1.1 signing algorithm
-	preauth        []byte // connection preauth integrity hash (3.1.1)
-	maxRead        uint32
-	maxWrite       uint32
-	maxTransact    uint32
-	sessions       map[uint64]*session
-	pendingMsg     map[uint64]*request // cancellable requests by MessageId
-	pendingAsync   map[uint64]*request // async requests by AsyncId
-	nextAsync      uint64
+	// neg is what NEGOTIATE settled, published once and never changed: requests read it
+	// without locking. Nil until negotiated.
+	neg atomic.Pointer[negotiation]
+
+	mu           sync.Mutex // guards the preauth hash and the maps below
+	preauth      []byte     // connection preauth integrity hash (3.1.1)
+	sessions     map[uint64]*session
+	pendingMsg   map[uint64]*request // cancellable requests by MessageId
+	pendingAsync map[uint64]*request // async requests by AsyncId
+	nextAsync    uint64
 	// earlyCancels remembers CANCELs that arrived before their request registered (frames are
 	// handled concurrently, so a client's immediate CANCEL can overtake its request).
 	earlyCancels []uint64
@@ -300,14 +307,12 @@ func (c *conn) process(r *request, prev *request) error {
 		c.cancel(r)
 		return nil
 	}
-	c.mu.Lock()
-	negotiated, di := c.negotiated, c.di
-	c.mu.Unlock()
-	if !negotiated && r.cmd != wire.CmdNegotiate {
+	neg := c.neg.Load()
+	if neg == nil && r.cmd != wire.CmdNegotiate {
 		return errDropConnection // MS-SMB2 3.3.5.2: nothing before NEGOTIATE
 	}
 	charge := r.hdr.CreditCharge()
-	if !di.multiCredit {
+	if neg == nil || !neg.di.multiCredit {
 		charge = 1
 	}
 	if !c.credits.consume(r.hdr.MessageID(), charge) {

@@ -12,9 +12,7 @@ func handleIoctl(r *request) error {
 	if err := req.Decode(r.msg); err != nil {
 		return errInvalidParameter
 	}
-	r.c.mu.Lock()
-	maxTransact := r.c.maxTransact
-	r.c.mu.Unlock()
+	maxTransact := r.c.neg.Load().maxTransact
 	if uint32(len(req.Input)) > maxTransact || req.MaxOutputResponse > maxTransact || req.MaxInputResponse > maxTransact {
 		return errInvalidParameter
 	}
@@ -47,9 +45,8 @@ func handleIoctl(r *request) error {
 // connection; on 3.1.1 preauth integrity replaces this and the request itself terminates it.
 func validateNegotiate(r *request, req *wire.IoctlRequest) error {
 	c := r.c
-	c.mu.Lock()
-	di, guid, caps, secMode, dialects := c.di, c.clientGUID, c.clientCaps, c.clientSecMode, c.clientDialects
-	c.mu.Unlock()
+	n := c.neg.Load()
+	di, guid, caps, secMode, dialects := n.di, n.clientGUID, n.clientCaps, n.clientSecMode, n.clientDialects
 	if !di.validateNegotiate {
 		return errDropConnection
 	}

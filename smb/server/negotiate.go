@@ -17,10 +17,7 @@ func (c *conn) handleSMB1(frame []byte) error {
 	if err != nil {
 		return errDropConnection
 	}
-	c.mu.Lock()
-	negotiated := c.negotiated
-	c.mu.Unlock()
-	if negotiated {
+	if c.neg.Load() != nil {
 		return errDropConnection
 	}
 	var choice wire.Dialect
@@ -43,7 +40,9 @@ func (c *conn) handleSMB1(frame []byte) error {
 	h.SetCredits(c.credits.grant(1))
 	if choice == wire.DialectSMB202 {
 		di, _ := lookupDialect(wire.DialectSMB202)
-		c.setNegotiated(di, 0, 0, wire.GUID{}, 0, nil)
+		if !c.setNegotiated(&negotiation{di: di}) {
+			return errDropConnection
+		}
 	}
 	resp = c.negotiateResponse(choice).Append(resp)
 	return c.writeFrame(resp)
@@ -73,30 +72,21 @@ func (c *conn) negotiateResponse(d wire.Dialect) *wire.NegotiateResponse {
 	}
 }
 
-func (c *conn) setNegotiated(di dialectInfo, cipher, signAlgo uint16, guid wire.GUID, caps uint32, dialects []wire.Dialect) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.negotiated = true
-	c.di = di
-	c.cipher = cipher
-	c.signAlgo = signAlgo
-	c.clientGUID = guid
-	c.clientCaps = caps
-	c.clientDialects = dialects
-	c.maxRead, c.maxWrite, c.maxTransact = 64<<10, 64<<10, 64<<10
-	if di.multiCredit {
+// setNegotiated publishes the outcome of NEGOTIATE once; a second NEGOTIATE on the connection
+// loses the race and is refused.
+func (c *conn) setNegotiated(n *negotiation) bool {
+	n.maxRead, n.maxWrite, n.maxTransact = 64<<10, 64<<10, 64<<10
+	if n.di.multiCredit {
 		m := c.srv.cfg.MaxIOSize
-		c.maxRead, c.maxWrite, c.maxTransact = m, m, m
+		n.maxRead, n.maxWrite, n.maxTransact = m, m, m
 	}
+	return c.neg.CompareAndSwap(nil, n)
 }
 
 // handleNegotiate implements MS-SMB2 3.3.5.4.
 func handleNegotiate(r *request) error {
 	c := r.c
-	c.mu.Lock()
-	already := c.negotiated
-	c.mu.Unlock()
-	if already {
+	if c.neg.Load() != nil {
 		return errDropConnection // a second NEGOTIATE on a connection terminates it
 	}
 	var req wire.NegotiateRequest
@@ -124,10 +114,10 @@ func handleNegotiate(r *request) error {
 			return err
 		}
 	}
-	c.setNegotiated(di, cipher, signAlgo, req.ClientGUID, req.Capabilities, req.Dialects)
-	c.mu.Lock()
-	c.clientSecMode = req.SecurityMode
-	c.mu.Unlock()
+	if !c.setNegotiated(&negotiation{di: di, cipher: cipher, signAlgo: signAlgo, clientGUID: req.ClientGUID,
+		clientCaps: req.Capabilities, clientSecMode: req.SecurityMode, clientDialects: req.Dialects}) {
+		return errDropConnection
+	}
 	r.resp = resp.Append(r.resp)
 	if di.preauth {
 		reqCopy := r.msg

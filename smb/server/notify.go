@@ -110,9 +110,7 @@ func handleChangeNotify(r *request) error {
 	if err := req.Decode(r.msg); err != nil {
 		return errInvalidParameter
 	}
-	r.c.mu.Lock()
-	maxTransact := r.c.maxTransact
-	r.c.mu.Unlock()
+	maxTransact := r.c.neg.Load().maxTransact
 	if req.OutputBufferLength > maxTransact {
 		return errInvalidParameter
 	}

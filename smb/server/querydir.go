@@ -19,9 +19,7 @@ func handleQueryDirectory(r *request) error {
 	if err := req.Decode(r.msg); err != nil {
 		return errInvalidParameter
 	}
-	r.c.mu.Lock()
-	maxTransact := r.c.maxTransact
-	r.c.mu.Unlock()
+	maxTransact := r.c.neg.Load().maxTransact
 	if req.OutputBufferLength > maxTransact {
 		return errInvalidParameter
 	}

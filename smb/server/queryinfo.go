@@ -64,9 +64,7 @@ func handleQueryInfo(r *request) error {
 	if err := req.Decode(r.msg); err != nil {
 		return errInvalidParameter
 	}
-	r.c.mu.Lock()
-	maxTransact := r.c.maxTransact
-	r.c.mu.Unlock()
+	maxTransact := r.c.neg.Load().maxTransact
 	if req.OutputBufferLength > maxTransact {
 		return errInvalidParameter
 	}
@@ -166,10 +164,7 @@ func queryFileInfo(r *request, o *open, class uint8) ([]byte, error) {
 	case wire.FileAttributeTagInformation:
 		return wire.AppendFileAttributeTagInformation(b, &a), nil
 	case wire.FileNormalizedNameInformation:
-		r.c.mu.Lock()
-		d := r.c.di.dialect
-		r.c.mu.Unlock()
-		if d < wire.DialectSMB311 {
+		if r.c.neg.Load().di.dialect < wire.DialectSMB311 {
 			return nil, wire.StatusNotSupported
 		}
 		return wire.AppendFileNameInformation(b, smbRelative(o.file.Name())), nil

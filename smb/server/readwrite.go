@@ -10,10 +10,7 @@ import (
 // checkCharge verifies a multi-credit request paid for its payload (MS-SMB2 3.3.5.2.5):
 // CreditCharge must cover ceil(size / 64 KiB).
 func (r *request) checkCharge(size uint32) error {
-	r.c.mu.Lock()
-	multi := r.c.di.multiCredit
-	r.c.mu.Unlock()
-	if !multi {
+	if !r.c.neg.Load().di.multiCredit {
 		return nil
 	}
 	need := (uint64(size) + 65535) / 65536
@@ -36,10 +33,7 @@ func handleRead(r *request) error {
 	if err := req.Decode(r.msg); err != nil {
 		return errInvalidParameter
 	}
-	r.c.mu.Lock()
-	maxRead := r.c.maxRead
-	r.c.mu.Unlock()
-	if req.Length > maxRead {
+	if req.Length > r.c.neg.Load().maxRead {
 		return errInvalidParameter
 	}
 	if err := r.checkCharge(req.Length); err != nil {
@@ -100,10 +94,7 @@ func handleWrite(r *request) error {
 	if err := req.Decode(r.msg); err != nil {
 		return errInvalidParameter
 	}
-	r.c.mu.Lock()
-	maxWrite := r.c.maxWrite
-	r.c.mu.Unlock()
-	if uint32(len(req.Data)) > maxWrite {
+	if uint32(len(req.Data)) > r.c.neg.Load().maxWrite {
 		return errInvalidParameter
 	}
 	if err := r.checkCharge(uint32(len(req.Data))); err != nil {

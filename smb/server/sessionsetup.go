@@ -21,8 +21,10 @@ func handleSessionSetup(r *request) error {
 		// Multichannel binding arrives with issue 3; until then we do not advertise it.
 		return wire.StatusRequestNotAccepted
 	}
+	n := c.neg.Load()
+	di, cipher, signAlgo := n.di, n.cipher, n.signAlgo
 	c.mu.Lock()
-	di, connPreauth, cipher, signAlgo := c.di, c.preauth, c.cipher, c.signAlgo
+	connPreauth := c.preauth
 	c.mu.Unlock()
 
 	sess := r.sess

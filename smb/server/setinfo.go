@@ -15,9 +15,7 @@ func handleSetInfo(r *request) error {
 	if err := req.Decode(r.msg); err != nil {
 		return errInvalidParameter
 	}
-	r.c.mu.Lock()
-	maxTransact := r.c.maxTransact
-	r.c.mu.Unlock()
+	maxTransact := r.c.neg.Load().maxTransact
 	if uint32(len(req.Buffer)) > maxTransact {
 		return errInvalidParameter
 	}

@@ -35,9 +35,8 @@ func handleTreeConnect(r *request) error {
 	if sh == nil {
 		return wire.StatusBadNetworkName
 	}
-	r.c.mu.Lock()
-	di, cipher := r.c.di, r.c.cipher
-	r.c.mu.Unlock()
+	n := r.c.neg.Load()
+	di, cipher := n.di, n.cipher
 	t := &tree{share: sh, maximalAccess: accessFull}
 	if sh.ReadOnly {
 		t.maximalAccess = accessReadOnly
