@@ -4,6 +4,8 @@
 #
 #   SMB: sequential put/get of a SIZE_MIB file (default 1024) with smbclient -m SMB3, plain, signed
 #        and encrypted, REPS runs each (default 3, median), both shares on tmpfs.
+#   IOPS: 4 KiB random read/write at queue depth 1 and 16 and metadata ops/s with go-smb2
+#        (test/bench_iops_test.go), IOPS_OPS operations per workload (default 10000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="${SOFS_BIN:-$PWD/bin}"
@@ -65,6 +67,19 @@ for prot in off sign encrypt; do
         printf '%-10s %-4s %12.1f %12.1f %8.2f\n' "$mode" "$op" "$rate_sofs" "$rate_samba" "$(awk -v a="$rate_sofs" -v b="$rate_samba" 'BEGIN { print a / b }')"
     done
 done
+
+# Small I/O and metadata through SMB (go-smb2 against sofsd and a Samba peer, same run):
+# 4 KiB random read/write at queue depth 1 and 16, and create/stat/rename/delete of IOPS_OPS files.
+echo
+echo "bench: 4 KiB random IOPS (QD1, QD16) and metadata ops/s, sofs vs Samba (go-smb2, tmpfs shares)"
+SOFS_BIN="$BIN" go test -run '^$' -bench SMBIOPS -benchtime "${IOPS_OPS:-10000}x" ./test/ 2>&1 \
+    | awk '/^BenchmarkSMBIOPS/ {
+        name = $1; sub(/^BenchmarkSMBIOPS\//, "", name); sub(/-[0-9]+$/, "", name)
+        for (i = 5; i < NF; i += 2) { v[$(i+1)] = $i }
+        for (k in v) if (k ~ /^ratio-/) { u = substr(k, 7)
+            printf "%-18s %-10s sofs %10.0f  Samba %10.0f  sofs/Samba %6.2f\n", name, u, v["sofs-" u], v["samba-" u], v[k] }
+        delete v; next }
+      /^(FAIL|---|panic)/ { print }'
 
 if [ "${SKIP_GO_BENCH:-}" = "" ]; then
     echo

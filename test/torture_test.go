@@ -72,7 +72,7 @@ func runTorture(t *testing.T, host, port, share, user, pass string, suites []str
 }
 
 // startSambaPeer starts Samba's smbd on a free loopback port with the shared script.
-func startSambaPeer(t *testing.T) (port string) {
+func startSambaPeer(t testing.TB) (port string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
