@@ -66,9 +66,10 @@ type conn struct {
 	// without locking. Nil until negotiated.
 	neg atomic.Pointer[negotiation]
 
-	mu           sync.Mutex // guards the preauth hash and the maps below
-	preauth      []byte     // connection preauth integrity hash (3.1.1)
-	sessions     map[uint64]*session
+	mu           sync.Mutex          // guards the preauth hash and the maps below
+	preauth      []byte              // connection preauth integrity hash (3.1.1)
+	sessions     map[uint64]*session // created here or bound here (channels)
+	binds        map[uint64]*binding // session bindings under way on this connection
 	pendingMsg   map[uint64]*request // cancellable requests by MessageId
 	pendingAsync map[uint64]*request // async requests by AsyncId
 	nextAsync    uint64
@@ -94,6 +95,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		credits:      newCreditWindow(s.cfg.MaxCredits),
 		slots:        make(chan struct{}, s.cfg.MaxOutstanding),
 		sessions:     make(map[uint64]*session),
+		binds:        make(map[uint64]*binding),
 		pendingMsg:   make(map[uint64]*request),
 		pendingAsync: make(map[uint64]*request),
 	}
@@ -176,8 +178,13 @@ func (c *conn) teardown() {
 		sessions = append(sessions, s)
 	}
 	c.sessions = map[uint64]*session{}
+	c.binds = map[uint64]*binding{}
 	c.mu.Unlock()
 	for _, s := range sessions {
+		// A session outlives one of its channels (MS-SMB2 3.3.7.1): only the last one ends it.
+		if s.dropChannel(c) {
+			continue
+		}
 		c.srv.removeSession(s)
 		s.logoff()
 	}
@@ -252,6 +259,8 @@ type request struct {
 	signAlways bool
 	// signer session for the response when it differs from sess (session setup creates it).
 	signSess *session
+	// unverified: the request failed its signature, signing or encryption check.
+	unverified bool
 	// after runs once the response bytes are final (signed), before encryption: preauth hashing.
 	after func(resp []byte)
 
@@ -350,6 +359,8 @@ func (c *conn) process(r *request, prev *request) error {
 	wire.Header(r.resp).SetTreeID(treeID)
 
 	if st := c.authorize(r, sessionID, treeID); st != wire.StatusSuccess {
+		// Every ACCESS_DENIED of authorize is a failed signature, signing or encryption check.
+		r.unverified = st == wire.StatusAccessDenied
 		return c.finish(r, st, nil)
 	}
 	if err := wire.CheckRequestSize(r.cmd, r.msg); err != nil {
@@ -387,13 +398,22 @@ func (c *conn) authorize(r *request, sessionID uint64, treeID uint32) wire.Statu
 		if sessionID == 0 {
 			return wire.StatusSuccess
 		}
-		s := c.srv.lookupSession(sessionID)
+		if binding := isBindingRequest(r.msg); binding {
+			return c.authorizeBinding(r, sessionID)
+		}
+		s := c.session(sessionID)
 		if s == nil {
-			return wire.StatusUserSessionDeleted
+			return c.notOnThisConnection(r, sessionID)
 		}
 		r.sess = s
-		if s.valid() && r.hdr.IsSigned() && !r.encrypted && !s.verify(r.msg) {
-			return wire.StatusAccessDenied
+		if s.valid() && !r.encrypted {
+			if r.hdr.IsSigned() {
+				if !s.verifyOn(c, r.msg) {
+					return wire.StatusAccessDenied
+				}
+			} else if s.signingRequired || s.encryptData {
+				return wire.StatusAccessDenied
+			}
 		}
 		return wire.StatusSuccess
 	case wire.CmdEcho:
@@ -401,14 +421,17 @@ func (c *conn) authorize(r *request, sessionID uint64, treeID uint32) wire.Statu
 			return wire.StatusSuccess
 		}
 	}
-	s := c.srv.lookupSession(sessionID)
-	if s == nil || !s.valid() {
+	s := c.session(sessionID)
+	if s == nil {
+		return c.notOnThisConnection(r, sessionID)
+	}
+	if !s.valid() {
 		return wire.StatusUserSessionDeleted
 	}
 	r.sess = s
 	if !r.encrypted {
 		if r.hdr.IsSigned() {
-			if !s.verify(r.msg) {
+			if !s.verifyOn(c, r.msg) {
 				c.log.Warn("signature check failed", "session", s.id, "cmd", r.cmd.String())
 				return wire.StatusAccessDenied
 			}
@@ -552,13 +575,14 @@ func (c *conn) sign(r *request, encrypted bool) {
 	if encrypted || s == nil || r.status == wire.StatusPending {
 		return
 	}
-	signer := s.signerFor()
+	signer := s.signerOn(c)
 	if signer == nil {
 		return
 	}
-	if r.status == wire.StatusAccessDenied && r.hdr.IsSigned() && !r.signAlways {
-		// A request whose signature failed gets an unsigned answer: we cannot prove anything
-		// to a peer that may not hold the key.
+	if r.unverified {
+		// A request that failed its signature or signing check gets an unsigned answer: the
+		// peer may not hold the key, and a signature it cannot check makes it drop the
+		// connection (smbtorture smb2.session.bind_negative_smb3signCtoH*).
 		return
 	}
 	if !(r.hdr.IsSigned() || s.signingRequired || r.signAlways) {

@@ -1,0 +1,108 @@
+package server
+
+import (
+	"github.com/sofs-dev/sofs/smb/crypto"
+	"github.com/sofs-dev/sofs/smb/wire"
+)
+
+// Channels (MS-SMB2 3.3.1.8 Session.ChannelList): a session is usable on every connection bound
+// to it. Each channel signs with its own key and with the algorithm its own connection
+// negotiated (3.3.5.5.3); the first channel's key is Session.SigningKey. Encryption keys belong
+// to the session, so every channel of an encrypting session shares one transformer.
+
+// channel is one connection bound to a session.
+type channel struct {
+	signer crypto.Signer
+}
+
+// signerOn returns the signer for messages of s on connection c: the channel's, or, while c is
+// only binding to s (no channel yet), Session.SigningKey with the session's own algorithm, which
+// is what the client signs a binding request with (MS-SMB2 3.3.5.2.4, 3.2.4.1.1). Nil before
+// the session has keys.
+func (s *session) signerOn(c *conn) crypto.Signer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ch := s.channels[c]; ch != nil {
+		return ch.signer
+	}
+	return s.signer
+}
+
+// verifyOn checks a request's signature with the key of c's channel.
+func (s *session) verifyOn(c *conn, msg []byte) bool {
+	signer := s.signerOn(c)
+	return signer != nil && signer.Verify(msg)
+}
+
+// boundTo reports whether c is a channel of s.
+func (s *session) boundTo(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.channels[c] != nil
+}
+
+// addChannel binds c to s and makes s reachable from c's session table.
+func (s *session) addChannel(c *conn, signer crypto.Signer) {
+	s.mu.Lock()
+	s.channels[c] = &channel{signer: signer}
+	s.mu.Unlock()
+	c.mu.Lock()
+	c.sessions[s.id] = s
+	c.mu.Unlock()
+}
+
+// dropChannel removes c from s and reports whether other channels remain (the session lives on
+// while it has one, MS-SMB2 3.3.7.1).
+func (s *session) dropChannel(c *conn) (others bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.channels, c)
+	return len(s.channels) > 0
+}
+
+// channelConns lists the connections bound to s (and the one that created it, which may still
+// be authenticating).
+func (s *session) channelConns() []*conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*conn, 0, len(s.channels)+1)
+	out = append(out, s.conn)
+	for c := range s.channels {
+		if c != s.conn {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// session returns the session id names on this connection: one created here or bound here
+// (Connection.SessionTable plus the channels of multichannel sessions, MS-SMB2 3.3.5.2.9).
+func (c *conn) session(id uint64) *session {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sessions[id]
+}
+
+// notOnThisConnection answers a request naming a session that is not bound to this connection
+// with STATUS_USER_SESSION_DELETED. When the session exists on another channel the answer is
+// signed with its key, as the client signed the request with it (smbtorture
+// smb2.session.bind_negative_* and bind2 check this; Samba bug 14512).
+func (c *conn) notOnThisConnection(r *request, sessionID uint64) wire.Status {
+	if s := c.srv.lookupSession(sessionID); s != nil && s.valid() && r.hdr.IsSigned() && !r.encrypted && s.verifyOn(c, r.msg) {
+		r.sess = s
+	}
+	return wire.StatusUserSessionDeleted
+}
+
+// signingAlgorithm is the algorithm a connection signs with: 3.1.1 negotiates it, 3.0 and 3.0.2
+// use AES-CMAC, 2.x HMAC-SHA256 (MS-SMB2 3.1.4.1).
+func signingAlgorithm(n *negotiation) uint16 {
+	switch {
+	case n.di.preauth:
+		return n.signAlgo
+	case n.di.kdf:
+		return wire.SigningAESCMAC
+	default:
+		return wire.SigningHMACSHA256
+	}
+}
