@@ -37,7 +37,7 @@ func (c *conn) authorizeBinding(r *request, sessionID uint64) wire.Status {
 		return wire.StatusUserSessionDeleted
 	}
 	r.sess = s
-	if r.hdr.IsSigned() && !r.encrypted && !s.verifyOn(c, r.msg) {
+	if r.hdr.IsSigned() && !r.encrypted && !c.verifySetup(r, s) {
 		return wire.StatusAccessDenied
 	}
 	return wire.StatusSuccess

@@ -34,6 +34,24 @@ func (s *session) verifyOn(c *conn, msg []byte) bool {
 	return signer != nil && signer.Verify(msg)
 }
 
+// verifySetup checks a SESSION_SETUP's signature with c's channel key (MS-SMB2 3.3.5.2.4). A
+// request on a bound connection that carries Session.SigningKey's signature instead comes from
+// a client holding no key for this channel (a second binding, or a re-authentication through a
+// fresh channel object: smbtorture bind_negative_*). It is refused, and the refusal is signed
+// with the key that client can check: a signature it cannot check makes it drop the connection.
+func (c *conn) verifySetup(r *request, s *session) bool {
+	if s.verifyOn(c, r.msg) {
+		return true
+	}
+	s.mu.Lock()
+	main, bound := s.signer, s.channels[c] != nil
+	s.mu.Unlock()
+	if bound && main != nil && main.Verify(r.msg) {
+		r.signer = main
+	}
+	return false
+}
+
 // boundTo reports whether c is a channel of s.
 func (s *session) boundTo(c *conn) bool {
 	s.mu.Lock()

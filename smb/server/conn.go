@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sofs-dev/sofs/smb/crypto"
 	"github.com/sofs-dev/sofs/smb/wire"
 )
 
@@ -261,6 +262,8 @@ type request struct {
 	signSess *session
 	// unverified: the request failed its signature, signing or encryption check.
 	unverified bool
+	// signer, when set, signs the response instead of the channel's key (verifySetup).
+	signer crypto.Signer
 	// after runs once the response bytes are final (signed), before encryption: preauth hashing.
 	after func(resp []byte)
 
@@ -302,7 +305,20 @@ func (c *conn) handleChain(buf []byte, encSess *session) error {
 		prev = r
 		rest = next
 	}
-	return c.send(ch.reqs, encSess)
+	return c.send(ch.reqs, ch.encSess)
+}
+
+// refuseUnencrypted fails a plain request on a session that encrypts (MS-SMB2 3.3.5.2.9) and
+// encrypts the refusal, as Windows and Samba do: the client can read it with the session's
+// keys whatever channel it came on, where a signature might be one it cannot check.
+func (c *conn) refuseUnencrypted(r *request, s *session) wire.Status {
+	if !s.encryptData {
+		return wire.StatusSuccess
+	}
+	if r.chain.encSess == nil && s.transformer() != nil {
+		r.chain.encSess = s
+	}
+	return wire.StatusAccessDenied
 }
 
 // process runs the pipeline for one message; it returns an error only to drop the connection.
@@ -360,7 +376,7 @@ func (c *conn) process(r *request, prev *request) error {
 
 	if st := c.authorize(r, sessionID, treeID); st != wire.StatusSuccess {
 		// Every ACCESS_DENIED of authorize is a failed signature, signing or encryption check.
-		r.unverified = st == wire.StatusAccessDenied
+		r.unverified = st == wire.StatusAccessDenied && r.signer == nil
 		return c.finish(r, st, nil)
 	}
 	if err := wire.CheckRequestSize(r.cmd, r.msg); err != nil {
@@ -407,8 +423,13 @@ func (c *conn) authorize(r *request, sessionID uint64, treeID uint32) wire.Statu
 		}
 		r.sess = s
 		if s.valid() && !r.encrypted {
+			// A re-authentication of an encrypting session must be encrypted (MS-SMB2
+			// 3.2.4.1.8 exempts only binding); a signature cannot stand in for it.
+			if st := c.refuseUnencrypted(r, s); st != wire.StatusSuccess {
+				return st
+			}
 			if r.hdr.IsSigned() {
-				if !s.verifyOn(c, r.msg) {
+				if !c.verifySetup(r, s) {
 					return wire.StatusAccessDenied
 				}
 			} else if s.signingRequired || s.encryptData {
@@ -429,6 +450,11 @@ func (c *conn) authorize(r *request, sessionID uint64, treeID uint32) wire.Statu
 		return wire.StatusUserSessionDeleted
 	}
 	r.sess = s
+	if !r.encrypted && r.cmd != wire.CmdEcho {
+		if st := c.refuseUnencrypted(r, s); st != wire.StatusSuccess {
+			return st
+		}
+	}
 	if !r.encrypted {
 		if r.hdr.IsSigned() {
 			if !s.verifyOn(c, r.msg) {
@@ -436,9 +462,6 @@ func (c *conn) authorize(r *request, sessionID uint64, treeID uint32) wire.Statu
 				return wire.StatusAccessDenied
 			}
 		} else if s.signingRequired && r.cmd != wire.CmdEcho {
-			return wire.StatusAccessDenied
-		}
-		if s.encryptData && r.cmd != wire.CmdEcho {
 			return wire.StatusAccessDenied
 		}
 	}
@@ -576,6 +599,9 @@ func (c *conn) sign(r *request, encrypted bool) {
 		return
 	}
 	signer := s.signerOn(c)
+	if r.signer != nil {
+		signer = r.signer
+	}
 	if signer == nil {
 		return
 	}
