@@ -106,10 +106,50 @@ func (c *conn) session(id uint64) *session {
 // signed with its key, as the client signed the request with it (smbtorture
 // smb2.session.bind_negative_* and bind2 check this; Samba bug 14512).
 func (c *conn) notOnThisConnection(r *request, sessionID uint64) wire.Status {
-	if s := c.srv.lookupSession(sessionID); s != nil && s.valid() && r.hdr.IsSigned() && !r.encrypted && s.verifyOn(c, r.msg) {
-		r.sess = s
+	if !r.hdr.IsSigned() || r.encrypted {
+		return wire.StatusUserSessionDeleted
+	}
+	if s := c.srv.lookupSession(sessionID); s != nil && s.valid() {
+		if s.verifyOn(c, r.msg) {
+			r.sess = s
+		}
+		return wire.StatusUserSessionDeleted
+	}
+	// A session that just ended here: the client may not know yet and still requires signed
+	// answers (smbtorture smb2.session.bind_invalid_auth, after a failed re-authentication on
+	// another channel).
+	c.mu.Lock()
+	var signer crypto.Signer
+	for _, d := range c.departed {
+		if d.id == sessionID {
+			signer = d.signer
+		}
+	}
+	c.mu.Unlock()
+	if signer != nil && signer.Verify(r.msg) {
+		r.signer = signer
 	}
 	return wire.StatusUserSessionDeleted
+}
+
+// departedSession remembers the channel key of a session that ended on a connection.
+type departedSession struct {
+	id     uint64
+	signer crypto.Signer
+}
+
+// maxDeparted bounds the departed sessions a connection remembers; older ones are forgotten.
+const maxDeparted = 16
+
+// depart records, with c.mu held, that s ended on c and the key its channel there signed with.
+func (c *conn) depart(s *session, signer crypto.Signer) {
+	if signer == nil {
+		return
+	}
+	if len(c.departed) == maxDeparted {
+		c.departed = c.departed[1:]
+	}
+	c.departed = append(c.departed, departedSession{id: s.id, signer: signer})
 }
 
 // signingAlgorithm is the algorithm a connection signs with: 3.1.1 negotiates it, 3.0 and 3.0.2

@@ -71,6 +71,7 @@ type conn struct {
 	preauth      []byte              // connection preauth integrity hash (3.1.1)
 	sessions     map[uint64]*session // created here or bound here (channels)
 	binds        map[uint64]*binding // session bindings under way on this connection
+	departed     []departedSession   // sessions that ended here lately, to sign their last words
 	pendingMsg   map[uint64]*request // cancellable requests by MessageId
 	pendingAsync map[uint64]*request // async requests by AsyncId
 	nextAsync    uint64
@@ -595,23 +596,23 @@ func (c *conn) sign(r *request, encrypted bool) {
 	if s == nil {
 		s = r.sess
 	}
-	if encrypted || s == nil || r.status == wire.StatusPending {
+	if encrypted || r.status == wire.StatusPending {
 		return
 	}
-	signer := s.signerOn(c)
-	if r.signer != nil {
-		signer = r.signer
+	signer := r.signer
+	if signer == nil {
+		if s == nil || r.unverified {
+			// A request that failed its signature or signing check gets an unsigned answer:
+			// the peer may not hold the key, and a signature it cannot check makes it drop
+			// the connection (smbtorture smb2.session.bind_negative_smb3signCtoH*).
+			return
+		}
+		signer = s.signerOn(c)
 	}
 	if signer == nil {
 		return
 	}
-	if r.unverified {
-		// A request that failed its signature or signing check gets an unsigned answer: the
-		// peer may not hold the key, and a signature it cannot check makes it drop the
-		// connection (smbtorture smb2.session.bind_negative_smb3signCtoH*).
-		return
-	}
-	if !(r.hdr.IsSigned() || s.signingRequired || r.signAlways) {
+	if !(r.hdr.IsSigned() || (s != nil && s.signingRequired) || r.signAlways) {
 		return
 	}
 	h := wire.Header(r.resp)

@@ -153,9 +153,11 @@ func (s *Server) removeSession(sess *session) {
 	delete(s.sessions, sess.id)
 	s.mu.Unlock()
 	for _, c := range sess.channelConns() {
+		signer := sess.signerOn(c)
 		c.mu.Lock()
 		if c.sessions[sess.id] == sess {
 			delete(c.sessions, sess.id)
+			c.depart(sess, signer)
 		}
 		delete(c.binds, sess.id)
 		c.mu.Unlock()
