@@ -43,6 +43,10 @@ func (c *conn) authorizeBinding(r *request, sessionID uint64) wire.Status {
 	return wire.StatusSuccess
 }
 
+// maxChannels caps the channels of one session, as Windows does (smbtorture
+// smb2.multichannel.generic.num_channels expects the 33rd binding to fail).
+const maxChannels = 32
+
 // bindRefusal returns the status a binding request gets before any authentication, or success
 // when it may proceed. The checks and their order follow MS-SMB2 3.3.5.5.2 as Windows answers
 // them (smbtorture smb2.session.bind_negative_* records Windows' statuses): the signing
@@ -55,7 +59,7 @@ func bindRefusal(r *request, s *session) wire.Status {
 	connAlgo := signingAlgorithm(n)
 	s.mu.Lock()
 	sessAlgo, sessCipher, sessDialect, guest := s.signAlgo, s.cipher, s.dialect, s.guest
-	bound := s.channels[r.c] != nil
+	bound, channels := s.channels[r.c] != nil, len(s.channels)
 	s.mu.Unlock()
 	switch {
 	case sessAlgo == wire.SigningAESGMAC && connAlgo != sessAlgo:
@@ -70,6 +74,8 @@ func bindRefusal(r *request, s *session) wire.Status {
 		return wire.StatusRequestNotAccepted // already a channel of this session
 	case guest:
 		return wire.StatusNotSupported // anonymous and guest sessions have no keys to bind with
+	case channels >= maxChannels:
+		return wire.StatusInsufficientResources
 	}
 	return wire.StatusSuccess
 }
