@@ -13,6 +13,7 @@ import (
 // channel is one connection bound to a session.
 type channel struct {
 	signer crypto.Signer
+	order  uint64 // binding order: the first channel is 1
 }
 
 // signerOn returns the signer for messages of s on connection c: the channel's, or, while c is
@@ -62,11 +63,27 @@ func (s *session) boundTo(c *conn) bool {
 // addChannel binds c to s and makes s reachable from c's session table.
 func (s *session) addChannel(c *conn, signer crypto.Signer) {
 	s.mu.Lock()
-	s.channels[c] = &channel{signer: signer}
+	s.channelSeq++
+	s.channels[c] = &channel{signer: signer, order: s.channelSeq}
 	s.mu.Unlock()
 	c.mu.Lock()
 	c.sessions[s.id] = s
 	c.mu.Unlock()
+}
+
+// notifyConn picks the connection for a server-to-client notification of s (an oplock break):
+// the most recently bound live channel, as Windows does (smbtorture
+// smb2.multichannel.oplocks.test3_windows); fallback when s has none left.
+func (s *session) notifyConn(fallback *conn) *conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	best, order := fallback, uint64(0)
+	for c, ch := range s.channels {
+		if ch.order > order && !c.closed.Load() {
+			best, order = c, ch.order
+		}
+	}
+	return best
 }
 
 // dropChannel removes c from s and reports whether other channels remain (the session lives on

@@ -33,6 +33,8 @@ type session struct {
 	nextTree uint32
 	opens    map[uint64]*open // by volatile FileId
 	channels map[*conn]*channel
+	// channelSeq numbers the channels in binding order.
+	channelSeq uint64
 
 	// Fixed once the session is valid.
 	signingRequired bool
