@@ -265,6 +265,8 @@ type request struct {
 	unverified bool
 	// signer, when set, signs the response instead of the channel's key (verifySetup).
 	signer crypto.Signer
+	// csnOpen is the open whose channel sequence admitted this request (channelseq.go).
+	csnOpen *open
 	// after runs once the response bytes are final (signed), before encryption: preauth hashing.
 	after func(resp []byte)
 
@@ -394,6 +396,7 @@ func (c *conn) process(r *request, prev *request) error {
 		c.log.Debug("request", "cmd", r.cmd.String(), "mid", r.hdr.MessageID(), "session", sessionID, "tree", treeID, "last", r.last)
 	}
 	err := h(r)
+	r.finishChannelSequence()
 	if errors.Is(err, errDropConnection) {
 		return err
 	}
