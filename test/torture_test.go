@@ -31,7 +31,7 @@ var knownGaps = map[string]struct {
 	reason string
 }{
 	"smb2.create":   {10, "needs ACL enforcement on open (aclfile, acldir, nulldacl: issue 3), the gentest/blob status details and the quota fake file"},
-	"smb2.compound": {14, "needs ACL enforcement (related4/7), an IOCTL (related3), a read after a failed request (related6) and invalid2's session checks"},
+	"smb2.compound": {15, "needs ACL enforcement (related4/7), a read after a failed request (related6) and invalid2's session checks"},
 }
 
 type suiteResult struct{ tests, passed, failed, skipped, errors int }
