@@ -111,12 +111,23 @@ func startSofsd(t testing.TB, extraArgs ...string) *sofsd {
 // "csv:PATH" for a volume).
 func startSofsdShare(t testing.TB, backend string, extraArgs ...string) *sofsd {
 	t.Helper()
+	return startSofsdVia(t, nil, []string{"127.0.0.1:0"}, backend, extraArgs...)
+}
+
+// startSofsdVia starts sofsd through the command prefix via (e.g. `ip netns exec NS`; none for
+// the host) listening on the given addresses; Addr is the first one it reports.
+func startSofsdVia(t testing.TB, via []string, listen []string, backend string, extraArgs ...string) *sofsd {
+	t.Helper()
 	tmp := t.TempDir()
 	share := backend
 	users := makeUsers(t, tmp)
-	args := append([]string{"standalone", "--listen", "127.0.0.1:0", "--users", users,
-		"--share", "data=" + backend, "--name", "SOFSTEST"}, extraArgs...)
-	cmd := exec.Command(filepath.Join(binDir, "sofsd"), args...)
+	args := []string{"standalone"}
+	for _, l := range listen {
+		args = append(args, "--listen", l)
+	}
+	args = append(append(args, "--users", users, "--share", "data="+backend, "--name", "SOFSTEST"), extraArgs...)
+	argv := append(append(append([]string(nil), via...), filepath.Join(binDir, "sofsd")), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	logBuf := &syncBuffer{}
 	pr, pw := io.Pipe()
 	cmd.Stderr = io.MultiWriter(logBuf, pw)

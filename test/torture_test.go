@@ -30,9 +30,8 @@ var knownGaps = map[string]struct {
 	floor  int
 	reason string
 }{
-	"smb2.session":  {12, "38 of the 44 failures need multichannel session binding (bind_negative_*, issue 3); the rest are reauth details"},
 	"smb2.create":   {10, "needs ACL enforcement on open (aclfile, acldir, nulldacl: issue 3), the gentest/blob status details and the quota fake file"},
-	"smb2.compound": {14, "needs ACL enforcement (related4/7), an IOCTL (related3), a read after a failed request (related6) and invalid2's session checks"},
+	"smb2.compound": {15, "needs ACL enforcement (related4/7), a read after a failed request (related6) and invalid2's session checks"},
 }
 
 type suiteResult struct{ tests, passed, failed, skipped, errors int }
@@ -40,11 +39,22 @@ type suiteResult struct{ tests, passed, failed, skipped, errors int }
 // runTorture runs the shared smbtorture script against host:port and returns per-suite results.
 func runTorture(t *testing.T, host, port, share, user, pass string, suites []string) map[string]suiteResult {
 	t.Helper()
+	return runTortureVia(t, nil, "", host, port, share, user, pass, suites)
+}
+
+// runTortureVia runs the script through the command prefix via (e.g. `ip netns exec NS`) with
+// extra smbtorture arguments.
+func runTortureVia(t *testing.T, via []string, tortureArgs, host, port, share, user, pass string, suites []string) map[string]suiteResult {
+	t.Helper()
 	out := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(sharedDir, "conformance", "run-smbtorture.sh"), host, port, share, user, pass)
+	argv := append(append([]string(nil), via...), filepath.Join(sharedDir, "conformance", "run-smbtorture.sh"), host, port, share, user, pass)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "SUITES="+strings.Join(suites, " "), "SUITE_TIMEOUT=300", "OUT_DIR="+out)
+	if tortureArgs != "" {
+		cmd.Env = append(cmd.Env, "TORTURE_ARGS="+tortureArgs)
+	}
 	log, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
 		t.Fatalf("smbtorture run timed out:\n%s", log)
@@ -80,8 +90,16 @@ func startSambaPeer(t testing.TB) (port string) {
 	}
 	_, port, _ = net.SplitHostPort(ln.Addr().String())
 	ln.Close()
+	startSambaPeerVia(t, nil, port)
+	return port
+}
+
+// startSambaPeerVia starts the peer through the command prefix via on port.
+func startSambaPeerVia(t *testing.T, via []string, port string) {
+	t.Helper()
 	script := filepath.Join(sharedDir, "conformance", "start-samba-peer.sh")
-	cmd := exec.Command(script, port, "share", "smbtest", "Smb-Peer-Pass1")
+	argv := append(append([]string(nil), via...), script, port, "share", "smbtest", "Smb-Peer-Pass1")
+	cmd := exec.Command(argv[0], argv[1:]...)
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("starting the Samba peer: %v\n%s", err, out)
@@ -96,11 +114,11 @@ func startSambaPeer(t testing.TB) (port string) {
 		t.Fatalf("Samba peer printed no state dir:\n%s", out)
 	}
 	t.Cleanup(func() {
-		if out, err := exec.Command(script, "stop", dir).CombinedOutput(); err != nil {
+		stop := append(append([]string(nil), via...), script, "stop", dir)
+		if out, err := exec.Command(stop[0], stop[1:]...).CombinedOutput(); err != nil {
 			t.Errorf("stopping the Samba peer: %v\n%s", err, out)
 		}
 	})
-	return port
 }
 
 // TestSmbtortureCore runs the core suites against sofsd and against Samba on the same machine in

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sofs-dev/sofs/smb/crypto"
 	"github.com/sofs-dev/sofs/smb/wire"
 )
 
@@ -66,9 +67,11 @@ type conn struct {
 	// without locking. Nil until negotiated.
 	neg atomic.Pointer[negotiation]
 
-	mu           sync.Mutex // guards the preauth hash and the maps below
-	preauth      []byte     // connection preauth integrity hash (3.1.1)
-	sessions     map[uint64]*session
+	mu           sync.Mutex          // guards the preauth hash and the maps below
+	preauth      []byte              // connection preauth integrity hash (3.1.1)
+	sessions     map[uint64]*session // created here or bound here (channels)
+	binds        map[uint64]*binding // session bindings under way on this connection
+	departed     []departedSession   // sessions that ended here lately, to sign their last words
 	pendingMsg   map[uint64]*request // cancellable requests by MessageId
 	pendingAsync map[uint64]*request // async requests by AsyncId
 	nextAsync    uint64
@@ -94,6 +97,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		credits:      newCreditWindow(s.cfg.MaxCredits),
 		slots:        make(chan struct{}, s.cfg.MaxOutstanding),
 		sessions:     make(map[uint64]*session),
+		binds:        make(map[uint64]*binding),
 		pendingMsg:   make(map[uint64]*request),
 		pendingAsync: make(map[uint64]*request),
 	}
@@ -176,8 +180,13 @@ func (c *conn) teardown() {
 		sessions = append(sessions, s)
 	}
 	c.sessions = map[uint64]*session{}
+	c.binds = map[uint64]*binding{}
 	c.mu.Unlock()
 	for _, s := range sessions {
+		// A session outlives one of its channels (MS-SMB2 3.3.7.1): only the last one ends it.
+		if s.dropChannel(c) {
+			continue
+		}
 		c.srv.removeSession(s)
 		s.logoff()
 	}
@@ -252,6 +261,12 @@ type request struct {
 	signAlways bool
 	// signer session for the response when it differs from sess (session setup creates it).
 	signSess *session
+	// unverified: the request failed its signature, signing or encryption check.
+	unverified bool
+	// signer, when set, signs the response instead of the channel's key (verifySetup).
+	signer crypto.Signer
+	// csnOpen is the open whose channel sequence admitted this request (channelseq.go).
+	csnOpen *open
 	// after runs once the response bytes are final (signed), before encryption: preauth hashing.
 	after func(resp []byte)
 
@@ -293,7 +308,20 @@ func (c *conn) handleChain(buf []byte, encSess *session) error {
 		prev = r
 		rest = next
 	}
-	return c.send(ch.reqs, encSess)
+	return c.send(ch.reqs, ch.encSess)
+}
+
+// refuseUnencrypted fails a plain request on a session that encrypts (MS-SMB2 3.3.5.2.9) and
+// encrypts the refusal, as Windows and Samba do: the client can read it with the session's
+// keys whatever channel it came on, where a signature might be one it cannot check.
+func (c *conn) refuseUnencrypted(r *request, s *session) wire.Status {
+	if !s.encryptData {
+		return wire.StatusSuccess
+	}
+	if r.chain.encSess == nil && s.transformer() != nil {
+		r.chain.encSess = s
+	}
+	return wire.StatusAccessDenied
 }
 
 // process runs the pipeline for one message; it returns an error only to drop the connection.
@@ -350,6 +378,8 @@ func (c *conn) process(r *request, prev *request) error {
 	wire.Header(r.resp).SetTreeID(treeID)
 
 	if st := c.authorize(r, sessionID, treeID); st != wire.StatusSuccess {
+		// Every ACCESS_DENIED of authorize is a failed signature, signing or encryption check.
+		r.unverified = st == wire.StatusAccessDenied && r.signer == nil
 		return c.finish(r, st, nil)
 	}
 	if err := wire.CheckRequestSize(r.cmd, r.msg); err != nil {
@@ -366,6 +396,7 @@ func (c *conn) process(r *request, prev *request) error {
 		c.log.Debug("request", "cmd", r.cmd.String(), "mid", r.hdr.MessageID(), "session", sessionID, "tree", treeID, "last", r.last)
 	}
 	err := h(r)
+	r.finishChannelSequence()
 	if errors.Is(err, errDropConnection) {
 		return err
 	}
@@ -387,13 +418,27 @@ func (c *conn) authorize(r *request, sessionID uint64, treeID uint32) wire.Statu
 		if sessionID == 0 {
 			return wire.StatusSuccess
 		}
-		s := c.srv.lookupSession(sessionID)
+		if binding := isBindingRequest(r.msg); binding {
+			return c.authorizeBinding(r, sessionID)
+		}
+		s := c.session(sessionID)
 		if s == nil {
-			return wire.StatusUserSessionDeleted
+			return c.notOnThisConnection(r, sessionID)
 		}
 		r.sess = s
-		if s.valid() && r.hdr.IsSigned() && !r.encrypted && !s.verify(r.msg) {
-			return wire.StatusAccessDenied
+		if s.valid() && !r.encrypted {
+			// A re-authentication of an encrypting session must be encrypted (MS-SMB2
+			// 3.2.4.1.8 exempts only binding); a signature cannot stand in for it.
+			if st := c.refuseUnencrypted(r, s); st != wire.StatusSuccess {
+				return st
+			}
+			if r.hdr.IsSigned() {
+				if !c.verifySetup(r, s) {
+					return wire.StatusAccessDenied
+				}
+			} else if s.signingRequired || s.encryptData {
+				return wire.StatusAccessDenied
+			}
 		}
 		return wire.StatusSuccess
 	case wire.CmdEcho:
@@ -401,21 +446,26 @@ func (c *conn) authorize(r *request, sessionID uint64, treeID uint32) wire.Statu
 			return wire.StatusSuccess
 		}
 	}
-	s := c.srv.lookupSession(sessionID)
-	if s == nil || !s.valid() {
+	s := c.session(sessionID)
+	if s == nil {
+		return c.notOnThisConnection(r, sessionID)
+	}
+	if !s.valid() {
 		return wire.StatusUserSessionDeleted
 	}
 	r.sess = s
+	if !r.encrypted && r.cmd != wire.CmdEcho {
+		if st := c.refuseUnencrypted(r, s); st != wire.StatusSuccess {
+			return st
+		}
+	}
 	if !r.encrypted {
 		if r.hdr.IsSigned() {
-			if !s.verify(r.msg) {
+			if !s.verifyOn(c, r.msg) {
 				c.log.Warn("signature check failed", "session", s.id, "cmd", r.cmd.String())
 				return wire.StatusAccessDenied
 			}
 		} else if s.signingRequired && r.cmd != wire.CmdEcho {
-			return wire.StatusAccessDenied
-		}
-		if s.encryptData && r.cmd != wire.CmdEcho {
 			return wire.StatusAccessDenied
 		}
 	}
@@ -549,19 +599,23 @@ func (c *conn) sign(r *request, encrypted bool) {
 	if s == nil {
 		s = r.sess
 	}
-	if encrypted || s == nil || r.status == wire.StatusPending {
+	if encrypted || r.status == wire.StatusPending {
 		return
 	}
-	signer := s.signerFor()
+	signer := r.signer
+	if signer == nil {
+		if s == nil || r.unverified {
+			// A request that failed its signature or signing check gets an unsigned answer:
+			// the peer may not hold the key, and a signature it cannot check makes it drop
+			// the connection (smbtorture smb2.session.bind_negative_smb3signCtoH*).
+			return
+		}
+		signer = s.signerOn(c)
+	}
 	if signer == nil {
 		return
 	}
-	if r.status == wire.StatusAccessDenied && r.hdr.IsSigned() && !r.signAlways {
-		// A request whose signature failed gets an unsigned answer: we cannot prove anything
-		// to a peer that may not hold the key.
-		return
-	}
-	if !(r.hdr.IsSigned() || s.signingRequired || r.signAlways) {
+	if !(r.hdr.IsSigned() || (s != nil && s.signingRequired) || r.signAlways) {
 		return
 	}
 	h := wire.Header(r.resp)

@@ -137,6 +137,7 @@ func handleCreate(r *request) error {
 	}
 	o.id.Volatile = r.c.srv.nextHandle.Add(1)
 	o.id.Persistent = o.id.Volatile
+	o.csn.current = r.hdr.ChannelSequence() // Open.ChannelSequence starts at the CREATE's (3.3.5.9)
 	want := vfs.OplockLevel(req.RequestedOplockLevel)
 	if fi.IsDir() || req.RequestedOplockLevel == wire.OplockLevelLease {
 		want = vfs.OplockNone // no directory oplocks; leases arrive with issue 3

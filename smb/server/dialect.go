@@ -22,7 +22,8 @@ type dialectInfo struct {
 	// (MS-SMB2 3.3.5.15.12).
 	validateNegotiate bool
 	// capabilities the server advertises in NEGOTIATE for this dialect. Honest: no leasing,
-	// multichannel, persistent handles or directory leasing until they work (issue 3).
+	// persistent handles or directory leasing until they work (issue 3); multichannel for 3.x
+	// since session binding works (binding.go).
 	capabilities uint32
 	// signFinalSessionSetup: the final successful SESSION_SETUP response is always signed (3.1.1,
 	// MS-SMB2 3.3.5.5.3); earlier dialects sign it only when signing is required.
@@ -34,12 +35,12 @@ var dialectTable = []dialectInfo{
 	{dialect: wire.DialectSMB21, multiCredit: true, validateNegotiate: true,
 		capabilities: wire.CapLargeMTU},
 	{dialect: wire.DialectSMB30, multiCredit: true, kdf: true, encryption: true, validateNegotiate: true,
-		capabilities: wire.CapLargeMTU | wire.CapEncryption},
+		capabilities: wire.CapLargeMTU | wire.CapEncryption | wire.CapMultiChannel},
 	{dialect: wire.DialectSMB302, multiCredit: true, kdf: true, encryption: true, validateNegotiate: true,
-		capabilities: wire.CapLargeMTU | wire.CapEncryption},
+		capabilities: wire.CapLargeMTU | wire.CapEncryption | wire.CapMultiChannel},
 	// 3.1.1 negotiates encryption through a negotiate context, not the capability bit.
 	{dialect: wire.DialectSMB311, multiCredit: true, kdf: true, encryption: true, preauth: true,
-		signFinalSessionSetup: true, capabilities: wire.CapLargeMTU},
+		signFinalSessionSetup: true, capabilities: wire.CapLargeMTU | wire.CapMultiChannel},
 }
 
 // lookupDialect returns the table entry for d.

@@ -27,6 +27,10 @@ func handleIoctl(r *request) error {
 		return validateNegotiate(r, &req)
 	case wire.FSCTL_PIPE_TRANSCEIVE:
 		return pipeTransceive(r, &req)
+	case wire.FSCTL_QUERY_NETWORK_INTERFACE_INFO:
+		return queryNetworkInterfaces(r, &req)
+	case wire.FSCTL_CREATE_OR_GET_OBJECT_ID:
+		return createOrGetObjectID(r, &req)
 	case wire.FSCTL_DFS_GET_REFERRALS, wire.FSCTL_DFS_GET_REFERRALS_EX:
 		// No DFS namespace is served (the DFS fallback for redirection is a later issue).
 		return wire.StatusFsDriverRequired

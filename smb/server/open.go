@@ -26,6 +26,7 @@ type open struct {
 	position  int64        // FilePositionInformation (kept, never used for I/O)
 	mode      uint32       // FileModeInformation
 	writeThru bool
+	csn       channelSequence // MS-SMB2 3.3.5.2.10 (channelseq.go)
 }
 
 // close releases the handle; when it is the last open of an object with delete pending, the
@@ -82,6 +83,9 @@ func (r *request) lookupOpen(id wire.FileID) (*open, error) {
 	o.mu.Unlock()
 	if closed {
 		return nil, wire.StatusFileClosed
+	}
+	if err := r.admitChannelSequence(o); err != nil {
+		return nil, err
 	}
 	r.fileID = o.id
 	return o, nil

@@ -8,7 +8,7 @@ import (
 )
 
 // oplockBreaker returns the callback the open table calls when an open's oplock breaks: it sends
-// an OPLOCK_BREAK notification (MS-SMB2 2.2.23.1, 3.3.4.6) on the connection that holds the open.
+// an OPLOCK_BREAK notification (MS-SMB2 2.2.23.1, 3.3.4.6) on a channel of the session holding the open.
 // Notifications are unsolicited: MessageId 0xFFFFFFFFFFFFFFFF, no credits, not signed; they are
 // encrypted when the session encrypts.
 func (c *conn) oplockBreaker(sess *session, id wire.FileID) vfs.BreakFunc {
@@ -24,7 +24,7 @@ func (c *conn) oplockBreaker(sess *session, id wire.FileID) vfs.BreakFunc {
 				msg = xf.Encrypt(nil, msg, sess.id)
 			}
 		}
-		if err := c.writeFrame(msg); err != nil {
+		if err := sess.notifyConn(c).writeFrame(msg); err != nil {
 			c.log.Info("oplock break notification not delivered", "file", id.Volatile, "err", err)
 		}
 	}

@@ -124,7 +124,8 @@ type Server struct {
 	rpc       *rpc.Server
 	startTime time.Time
 
-	shares map[string]*shareState // upper-case name → share; fixed after New
+	shares     map[string]*shareState // upper-case name → share; fixed after New
+	interfaces interfaceSource        // the host's network interfaces (netinfo.go)
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -150,13 +151,14 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:       cfg,
-		log:       cfg.Logger.With("component", "SMB"),
-		startTime: time.Now(),
-		shares:    make(map[string]*shareState),
-		listeners: make(map[net.Listener]struct{}),
-		conns:     make(map[*conn]struct{}),
-		sessions:  make(map[uint64]*session),
+		cfg:        cfg,
+		log:        cfg.Logger.With("component", "SMB"),
+		startTime:  time.Now(),
+		shares:     make(map[string]*shareState),
+		listeners:  make(map[net.Listener]struct{}),
+		conns:      make(map[*conn]struct{}),
+		sessions:   make(map[uint64]*session),
+		interfaces: hostInterfaces,
 	}
 	s.acceptor = &auth.Acceptor{
 		Users:         cfg.Users,

@@ -5,6 +5,7 @@ import (
 
 	"github.com/sofs-dev/sofs/smb/auth"
 	"github.com/sofs-dev/sofs/smb/crypto"
+	"github.com/sofs-dev/sofs/smb/wire"
 )
 
 type sessionState uint8
@@ -31,10 +32,16 @@ type session struct {
 	trees    map[uint32]*tree
 	nextTree uint32
 	opens    map[uint64]*open // by volatile FileId
+	channels map[*conn]*channel
+	// channelSeq numbers the channels in binding order.
+	channelSeq uint64
 
 	// Fixed once the session is valid.
 	signingRequired bool
 	encryptData     bool
+	dialect         wire.Dialect // Session.Connection.Dialect: channels must match it
+	cipher          uint16
+	signAlgo        uint16 // algorithm of Session.SigningKey (signingAlgorithm of its connection)
 }
 
 func (s *session) valid() bool {
@@ -43,21 +50,10 @@ func (s *session) valid() bool {
 	return s.state == sessionValid
 }
 
-func (s *session) signerFor() crypto.Signer {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.signer
-}
-
 func (s *session) transformer() *crypto.Transformer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.xform
-}
-
-func (s *session) verify(msg []byte) bool {
-	signer := s.signerFor()
-	return signer != nil && signer.Verify(msg)
 }
 
 func (s *session) tree(id uint32) *tree {
@@ -137,10 +133,11 @@ func (s *Server) lookupSession(id uint64) *session {
 
 func (s *Server) newSession(c *conn) *session {
 	sess := &session{
-		id:    s.nextSessionID.Add(1),
-		conn:  c,
-		trees: make(map[uint32]*tree),
-		opens: make(map[uint64]*open),
+		id:       s.nextSessionID.Add(1),
+		conn:     c,
+		trees:    make(map[uint32]*tree),
+		opens:    make(map[uint64]*open),
+		channels: make(map[*conn]*channel),
 	}
 	s.mu.Lock()
 	s.sessions[sess.id] = sess
@@ -151,11 +148,20 @@ func (s *Server) newSession(c *conn) *session {
 	return sess
 }
 
+// removeSession takes the session out of the server's table and off every channel, so no
+// connection reaches it any more (logoff on one channel ends it on all, MS-SMB2 3.3.5.6).
 func (s *Server) removeSession(sess *session) {
 	s.mu.Lock()
 	delete(s.sessions, sess.id)
 	s.mu.Unlock()
-	sess.conn.mu.Lock()
-	delete(sess.conn.sessions, sess.id)
-	sess.conn.mu.Unlock()
+	for _, c := range sess.channelConns() {
+		signer := sess.signerOn(c)
+		c.mu.Lock()
+		if c.sessions[sess.id] == sess {
+			delete(c.sessions, sess.id)
+			c.depart(sess, signer)
+		}
+		delete(c.binds, sess.id)
+		c.mu.Unlock()
+	}
 }

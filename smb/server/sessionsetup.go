@@ -18,8 +18,7 @@ func handleSessionSetup(r *request) error {
 		return errInvalidParameter
 	}
 	if req.Flags&wire.SessionFlagBinding != 0 {
-		// Multichannel binding arrives with issue 3; until then we do not advertise it.
-		return wire.StatusRequestNotAccepted
+		return handleBind(r, &req)
 	}
 	n := c.neg.Load()
 	di, cipher, signAlgo := n.di, n.cipher, n.signAlgo
@@ -108,6 +107,7 @@ func handleSessionSetup(r *request) error {
 		c.srv.removeSession(sess)
 		return err
 	}
+	sess.addChannel(c, sess.signer) // the first channel signs with Session.SigningKey
 	var flags uint16
 	if sess.encryptData {
 		flags |= wire.SessionFlagEncryptData
@@ -136,6 +136,7 @@ func (c *conn) establish(sess *session, di dialectInfo, res auth.Result, clientS
 		return err
 	}
 	sess.signer = signer
+	sess.dialect, sess.cipher, sess.signAlgo = di.dialect, cipher, signingAlgorithm(c.neg.Load())
 	sess.user = res.User
 	sess.signingRequired = cfg.RequireSigning || clientSecMode&uint8(wire.SigningRequired) != 0
 	canEncrypt := di.encryption && cipher != 0

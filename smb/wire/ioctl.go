@@ -218,7 +218,7 @@ type NetworkInterfaceInfo struct {
 }
 
 const (
-	networkInterfaceInfoSize = 152
+	NetworkInterfaceInfoSize = 152 // bytes per NETWORK_INTERFACE_INFO entry
 	afInet                   = 0x0002
 	afInet6                  = 0x0017
 )
@@ -228,9 +228,9 @@ const (
 func AppendNetworkInterfaceInfo(b []byte, ifs []NetworkInterfaceInfo) []byte {
 	for i, n := range ifs {
 		e := len(b)
-		b = grow(b, networkInterfaceInfoSize)
+		b = grow(b, NetworkInterfaceInfoSize)
 		if i < len(ifs)-1 {
-			le.PutUint32(b[e:], networkInterfaceInfoSize)
+			le.PutUint32(b[e:], NetworkInterfaceInfoSize)
 		}
 		le.PutUint32(b[e+4:], n.IfIndex)
 		le.PutUint32(b[e+8:], n.Capability)
@@ -259,7 +259,7 @@ func DecodeNetworkInterfaceInfo(d []byte) ([]NetworkInterfaceInfo, error) {
 	var out []NetworkInterfaceInfo
 	off := 0
 	for len(d) > 0 {
-		if off+networkInterfaceInfoSize > len(d) {
+		if off+NetworkInterfaceInfoSize > len(d) {
 			return nil, malformed("network interface info %d: entry at %d beyond %d bytes", len(out), off, len(d))
 		}
 		e := d[off:]
@@ -279,7 +279,7 @@ func DecodeNetworkInterfaceInfo(d []byte) ([]NetworkInterfaceInfo, error) {
 		if next == 0 {
 			break
 		}
-		if next < networkInterfaceInfoSize || uint64(off)+uint64(next) > uint64(len(d)) {
+		if next < NetworkInterfaceInfoSize || uint64(off)+uint64(next) > uint64(len(d)) {
 			return nil, malformed("network interface info %d: next %d", len(out), next)
 		}
 		off += int(next)

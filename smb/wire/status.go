@@ -132,6 +132,7 @@ const (
 	StatusIOReparseTagNotHandled           Status = 0xC0000279 // STATUS_IO_REPARSE_TAG_NOT_HANDLED
 	StatusNetworkSessionExpired            Status = 0xC000035C // STATUS_NETWORK_SESSION_EXPIRED
 	StatusFileSystemLimitation             Status = 0xC0000427 // STATUS_FILE_SYSTEM_LIMITATION
+	StatusRequestOutOfSequence             Status = 0xC000042A // STATUS_REQUEST_OUT_OF_SEQUENCE
 	StatusServerUnavailable                Status = 0xC0000466 // STATUS_SERVER_UNAVAILABLE
 	StatusFileNotAvailable                 Status = 0xC0000467 // STATUS_FILE_NOT_AVAILABLE
 	StatusSMBNoPreauthIntegrityHashOverlap Status = 0xC05D0000 // STATUS_SMB_NO_PREAUTH_INTEGRITY_HASH_OVERLAP
@@ -264,6 +265,7 @@ var statusNames = map[Status]string{
 	StatusIOReparseTagNotHandled:           "STATUS_IO_REPARSE_TAG_NOT_HANDLED",
 	StatusNetworkSessionExpired:            "STATUS_NETWORK_SESSION_EXPIRED",
 	StatusFileSystemLimitation:             "STATUS_FILE_SYSTEM_LIMITATION",
+	StatusRequestOutOfSequence:             "STATUS_REQUEST_OUT_OF_SEQUENCE",
 	StatusServerUnavailable:                "STATUS_SERVER_UNAVAILABLE",
 	StatusFileNotAvailable:                 "STATUS_FILE_NOT_AVAILABLE",
 	StatusSMBNoPreauthIntegrityHashOverlap: "STATUS_SMB_NO_PREAUTH_INTEGRITY_HASH_OVERLAP",
