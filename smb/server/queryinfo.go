@@ -259,10 +259,13 @@ func queryFSInfo(r *request, o *open, class uint8) ([]byte, int, error) {
 		if maxName == 0 {
 			maxName = 255
 		}
-		// Capabilities are advertised only when the backend has them (ACLs and sparse files
-		// come with issue 3).
+		// Capabilities are advertised only when the backend has them (sparse files come with
+		// issue 3).
 		if _, ok := o.tree.share.FS.(vfs.Streamer); ok {
 			attrs |= fsNamedStreams
+		}
+		if _, ok := o.file.(vfs.Securable); ok {
+			attrs |= wire.FilePersistentACLs // opens are checked against them (access.go)
 		}
 		return wire.AppendFileFsAttributeInformation(nil, attrs, maxName, "NTFS"), 16, nil
 	case wire.FileFsControlInformation:
