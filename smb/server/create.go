@@ -96,6 +96,11 @@ func handleCreate(r *request) error {
 		// Every other disposition may create or truncate.
 		return wire.StatusAccessDenied
 	}
+	if deleteOnClose && req.FileAttributes&uint32(vfs.AttrReadOnly) != 0 && req.CreateDisposition == wire.FileCreate {
+		// A new read-only file cannot be delete-on-close (MS-FSA 2.1.5.1.1); refuse before
+		// creating anything. Other creating dispositions are checked once the action is known.
+		return wire.StatusCannotDelete
+	}
 	creator, err := secdContext(&req)
 	if err != nil {
 		return err
@@ -121,6 +126,16 @@ func handleCreate(r *request) error {
 		access = o.access
 		if wantMaximal {
 			_, maximal, err = chk.checkExisting(o.file, fi, 0, true)
+		}
+	}
+	if err == nil && action == vfs.Created {
+		fi, err = o.file.Stat() // storing the descriptor changed the change time
+		if err == nil && deleteOnClose && fi.Attributes&vfs.AttrReadOnly != 0 && !fi.IsDir() {
+			// Created read-only by open-if or overwrite-if: undo it (MS-FSA 2.1.5.1.1).
+			if rerr := o.file.Remove(); rerr != nil {
+				r.c.log.Info("remove read-only delete-on-close file", "name", name, "err", rerr)
+			}
+			err = wire.StatusCannotDelete
 		}
 	}
 	if err == nil && deleteOnClose && access&wire.Delete == 0 {
