@@ -26,6 +26,7 @@ type open struct {
 	position  int64        // FilePositionInformation (kept, never used for I/O)
 	mode      uint32       // FileModeInformation
 	writeThru bool
+	resumeKey [24]byte // FSCTL_SRV_REQUEST_RESUME_KEY, zero until asked (fsctl_fs.go)
 }
 
 // close releases the handle; when it is the last open of an object with delete pending, the
