@@ -144,14 +144,17 @@ func copyChunk(r *request, req *wire.IoctlRequest, dst *open) error {
 	if err != nil {
 		return err
 	}
-	if !src.has(wire.FileReadData) {
-		return wire.StatusAccessDenied
+	if !src.has(wire.FileReadData | wire.FileExecute) {
+		return wire.StatusAccessDenied // reading the source needs read or execute access
 	}
 	dst.entry.BreakLevelII()
 	var done wire.CopyChunkResponse
 	for _, c := range cc.Chunks {
 		if err := copyOneChunk(r, src, srcFile, dst, dstFile, c); err != nil {
-			return err
+			// A failed chunk still answers with what was copied before it (3.3.5.15.6).
+			r.resp = (&wire.IoctlResponse{CtlCode: req.CtlCode, FileID: dst.id, Output: done.Append(nil)}).Append(r.resp)
+			r.status = r.c.statusFor(err, r)
+			return errBodyDone
 		}
 		done.ChunksWritten++
 		done.TotalBytesWritten += c.Length
