@@ -35,7 +35,6 @@ var knownGaps = map[string]struct {
 }{
 	"smb2.session":    {12, "38 of the 44 failures need multichannel session binding (bind_negative_*, issue 3); the rest are reauth details"},
 	"smb2.ioctl":      {42, "network_interface_info needs FSCTL_QUERY_NETWORK_INTERFACE_INFO (multichannel, issue 3); bug14769 needs Samba's private FSCTL_SMBTORTURE (Samba fails it too)"},
-	"smb2.rename":     {7, "renaming a file another open holds without FILE_SHARE_DELETE must give STATUS_SHARING_VIOLATION (3 subtests), and a directory with open files below it STATUS_ACCESS_DENIED"},
 	"smb2.timestamps": {7, "delayed write-time updates (the write time changes at close, not per write; freeze/thaw), creation times beyond 2^32 s and test_close_not_attrib's path"},
 }
 

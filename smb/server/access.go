@@ -50,6 +50,13 @@ func parentName(name string) (string, bool) {
 	return "", true
 }
 
+// openDir opens a directory of the tree's share only to look at it (no data access).
+func openDir(r *request, name string) (vfs.File, error) {
+	sh := r.tree.share
+	f, _, err := sh.FS.Open(r.ctx(), name, vfs.OpenRequest{Disposition: vfs.OpenExisting, Kind: vfs.DirectoryOnly, CaseInsensitive: !sh.CaseSensitive})
+	return f, err
+}
+
 // parentDescriptor returns the effective descriptor of the parent directory, or nil when the
 // object is the share root or the backend stores no descriptors.
 func (a *openAccess) parentDescriptor() (*acl.SecurityDescriptor, error) {
@@ -61,8 +68,7 @@ func (a *openAccess) parentDescriptor() (*acl.SecurityDescriptor, error) {
 		a.parentDone = true
 		return nil, nil
 	}
-	sh := a.r.tree.share
-	f, _, err := sh.FS.Open(a.r.ctx(), pname, vfs.OpenRequest{Disposition: vfs.OpenExisting, Kind: vfs.DirectoryOnly, CaseInsensitive: !sh.CaseSensitive})
+	f, err := openDir(a.r, pname)
 	if err != nil {
 		if errors.Is(err, vfs.ErrNotFound) || errors.Is(err, vfs.ErrNotDir) {
 			return nil, fmt.Errorf("open parent %q: %w", pname, vfs.ErrPathNotFound)
