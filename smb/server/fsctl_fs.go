@@ -321,11 +321,8 @@ func setZeroData(r *request, req *wire.IoctlRequest, o *open) error {
 			return err
 		}
 	}
-	zeros := make([]byte, min(end-z.FileOffset, 1<<20))
-	for pos := z.FileOffset; pos < end; pos += int64(len(zeros)) {
-		if _, err := f.WriteAt(zeros[:min(int64(len(zeros)), end-pos)], pos); err != nil {
-			return err
-		}
+	if err := vfs.WriteZeros(f, z.FileOffset, end); err != nil {
+		return err
 	}
 	return ioctlOutput(r, req, o, nil)
 }

@@ -128,3 +128,15 @@ type AllocationMapper interface {
 type Sparser interface {
 	SetSparse(f File, sparse bool) error
 }
+
+// WriteZeros writes zeros over [off, end) of f, 1 MiB at a time: zeroing for backends and files
+// that cannot release a range (FSCTL_SET_ZERO_DATA on a file that is not sparse).
+func WriteZeros(f File, off, end int64) error {
+	zeros := make([]byte, min(max(end-off, 0), 1<<20))
+	for pos := off; pos < end; pos += int64(len(zeros)) {
+		if _, err := f.WriteAt(zeros[:min(int64(len(zeros)), end-pos)], pos); err != nil {
+			return err
+		}
+	}
+	return nil
+}

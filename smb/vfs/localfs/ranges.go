@@ -171,14 +171,7 @@ func (fs *FS) ZeroRange(f vfs.File, off, length int64) error {
 	if err != nil {
 		return err
 	}
-	end := min(off+length, size)
-	zeros := make([]byte, min(max(end-off, 0), 1<<20))
-	for pos := off; pos < end; pos += int64(len(zeros)) {
-		if _, err := h.WriteAt(zeros[:min(int64(len(zeros)), end-pos)], pos); err != nil {
-			return err
-		}
-	}
-	return nil
+	return vfs.WriteZeros(h, off, min(off+length, size))
 }
 
 // AllocatedRanges implements vfs.AllocationMapper with SEEK_DATA/SEEK_HOLE; a file system
