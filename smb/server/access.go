@@ -215,20 +215,42 @@ func (a *openAccess) storeInitial(f vfs.File, creator *acl.SecurityDescriptor, f
 	if !ok {
 		return a.clip(a.shareMax, fi), nil
 	}
-	sd, err := a.initialDescriptor(creator, fi.IsDir())
-	if err != nil {
-		return 0, err
-	}
-	if err := sec.SetSecurityDescriptor(sd.Encode()); errors.Is(err, vfs.ErrNotSupported) {
-		return a.clip(a.shareMax, fi), nil // this backend instance keeps none (localfs without xattrs)
-	} else if err != nil {
-		return 0, fmt.Errorf("store descriptor of new %q: %w", f.Name(), err)
+	var sd *acl.SecurityDescriptor
+	if strings.Contains(a.name, ":") && hasDescriptor(sec) {
+		// A new stream of a file that has a descriptor shares it: keep it.
+		if sd, err = effectiveDescriptor(a.tok, f, false, nil); err != nil {
+			return 0, err
+		}
+		if _, err := a.parentDescriptor(); err != nil {
+			return 0, err
+		}
+	} else {
+		if sd, err = a.initialDescriptor(creator, fi.IsDir()); err != nil {
+			return 0, err
+		}
+		if err := a.store(sec, sd, f.Name()); err != nil {
+			return 0, err
+		}
 	}
 	maximal, err = acl.OpenAccessCheck(sd, a.parent, a.tok, wire.MaximumAllowed)
 	if err != nil {
 		maximal = 0
 	}
 	return a.clip(maximal, fi), nil
+}
+
+func hasDescriptor(sec vfs.Securable) bool {
+	_, err := sec.SecurityDescriptor()
+	return err == nil
+}
+
+// store writes a new object's descriptor; a backend instance that keeps none (localfs without
+// xattrs) is not an error.
+func (a *openAccess) store(sec vfs.Securable, sd *acl.SecurityDescriptor, name string) error {
+	if err := sec.SetSecurityDescriptor(sd.Encode()); err != nil && !errors.Is(err, vfs.ErrNotSupported) {
+		return fmt.Errorf("store descriptor of new %q: %w", name, err)
+	}
+	return nil
 }
 
 // secdContext decodes the SecD create context, or nil when the request has none.
