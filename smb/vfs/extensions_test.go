@@ -5,6 +5,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/sofs-dev/sofs/csv"
 	"github.com/sofs-dev/sofs/smb/vfs"
 	"github.com/sofs-dev/sofs/smb/vfs/localfs"
 )
@@ -39,3 +40,11 @@ func TestWriteZerosOverwritesOnlyTheRange(t *testing.T) {
 		t.Fatalf("empty range: %v", err)
 	}
 }
+
+// The capability interfaces are shaped after csv's volume: it already serves server-side copy
+// and zeroing through them. (AllocatedRanges returns csv.Range, not vfs.Range, and csv has no
+// SetSparse yet, so csv shares report neither allocation maps nor sparse files.)
+var (
+	_ vfs.RangeCloner = (*csv.Volume)(nil)
+	_ vfs.RangeZeroer = (*csv.Volume)(nil)
+)
