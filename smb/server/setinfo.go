@@ -184,6 +184,11 @@ func rename(r *request, o *open, ri *wire.RenameInformation) error {
 	if err := checkParentForRename(r, o.file.Name()); err != nil {
 		return err
 	}
+	if o.isDir && r.c.srv.openBelow(r.tree.share, o.file.Name()) {
+		// A directory with open files below it cannot be renamed (Windows, Samba;
+		// smbtorture smb2.rename.rename_dir_openfile).
+		return wire.StatusAccessDenied
+	}
 	if ri.ReplaceIfExists {
 		// A target that is open elsewhere cannot be replaced (MS-FSA 2.1.5.14.11).
 		sh := r.tree.share
@@ -230,6 +235,33 @@ func checkParentForRename(r *request, name string) error {
 		return wire.StatusSharingViolation
 	}
 	return nil
+}
+
+// openBelow reports whether any session has an object below dir of share open. The opens are
+// collected under the locks and their names read after, since a name may need I/O.
+func (s *Server) openBelow(sh *shareState, dir string) bool {
+	s.mu.Lock()
+	sessions := make([]*session, 0, len(s.sessions))
+	for _, sess := range s.sessions {
+		sessions = append(sessions, sess)
+	}
+	s.mu.Unlock()
+	var opens []*open
+	for _, sess := range sessions {
+		sess.mu.Lock()
+		for _, o := range sess.opens {
+			if o.file != nil && o.tree != nil && o.tree.share == sh {
+				opens = append(opens, o)
+			}
+		}
+		sess.mu.Unlock()
+	}
+	for _, o := range opens {
+		if strings.HasPrefix(o.file.Name(), dir+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // setSize applies FileEndOfFileInformation or FileAllocationInformation: both need write access,
