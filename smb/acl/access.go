@@ -164,13 +164,13 @@ func hasOwnerRightsACE(l *ACL) bool {
 }
 
 // MaySetOwner reports whether tok may make owner the owner of an object: its own user or one
-// of its groups (not Everyone), or anything for an Admin, whose SeRestorePrivilege allows any
-// owner (MS-DTYP 2.5.3.4.1 owner validation; Windows rejects others with STATUS_INVALID_OWNER).
+// of the SIDs it holds, Everyone included, or anything for an Admin, whose SeRestorePrivilege
+// allows any owner (MS-DTYP 2.5.3.4.1 owner validation; others get STATUS_INVALID_OWNER).
+// Everyone is allowed as Samba 4.17 allows it: smbtorture's smb2.acls SDFLAGSVSCHOWN and
+// smb2.create aclfile set it as an ordinary user (Windows, where they pass, runs them as an
+// administrator). It only lets the caller give away rights it already has.
 func (t Token) MaySetOwner(owner SID) bool {
-	if t.Admin {
-		return true
-	}
-	return !owner.Equal(WorldSID) && t.Has(owner)
+	return t.Admin || t.Has(owner)
 }
 
 // QueryAccess is the access a handle needs to read the parts of a descriptor info names

@@ -212,8 +212,8 @@ func TestMaySetOwner(t *testing.T) {
 	if !aliceTok.MaySetOwner(alice) || !aliceTok.MaySetOwner(staff) {
 		t.Errorf("alice may own as herself or her group")
 	}
-	if aliceTok.MaySetOwner(bob) || aliceTok.MaySetOwner(WorldSID) {
-		t.Errorf("alice may not give ownership to bob or Everyone")
+	if aliceTok.MaySetOwner(bob) || !aliceTok.MaySetOwner(WorldSID) {
+		t.Errorf("alice may not give ownership to bob; she may to Everyone (as Samba allows)")
 	}
 	if !adminTok.MaySetOwner(bob) {
 		t.Errorf("an admin (SeRestorePrivilege) may set any owner")

@@ -84,7 +84,8 @@ func (sd *SecurityDescriptor) Select(info uint32) *SecurityDescriptor {
 //
 //   - An owner or group named in info but absent from upd leaves cur's in place; callers that
 //     must reject that (STATUS_INVALID_OWNER) check upd.Owner themselves.
-//   - DACL: upd's DACL replaces cur's, a nil one included (a null DACL is a legal request), and
+//   - DACL: upd's DACL replaces cur's, a nil one included (a null DACL is a legal request, and
+//     one without SE_DACL_PRESENT is stored as a present null DACL), and
 //     upd's DACL control bits (protected, defaulted) come with it. SE_DACL_AUTO_INHERITED is
 //     kept only when SE_DACL_AUTO_INHERIT_REQ came with it, as Windows does; the request bits
 //     (DC/SC) themselves are never stored.
@@ -121,10 +122,9 @@ func Merge(cur *SecurityDescriptor, upd *SecurityDescriptor, info uint32) *Secur
 		if ctl&(DACLAutoInherited|DACLComputedInheritRq) != DACLAutoInherited|DACLComputedInheritRq {
 			ctl &^= DACLAutoInherited
 		}
-		out.Control = out.Control&^daclControl | ctl&^DACLComputedInheritRq
-		if u.DACL != nil {
-			out.Control |= DACLPresent
-		}
+		// A DACL set without SE_DACL_PRESENT is a null DACL: Windows stores and returns it as
+		// present and null (smbtorture smb2.create.nulldacl, "set empty sd").
+		out.Control = out.Control&^daclControl | ctl&^DACLComputedInheritRq | DACLPresent
 	}
 	switch {
 	case info&SACLSecurityInformation != 0:

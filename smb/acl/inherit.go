@@ -150,17 +150,18 @@ func DefaultRoot(owner SID) *SecurityDescriptor {
 }
 
 // CreateDescriptor builds the descriptor of a new object whose creator supplied one (the SMB2
-// CREATE "SecD" context): MS-DTYP 2.5.3.4.1 CreateSecurityDescriptor with a creator descriptor,
-// DACL_AUTO_INHERIT and SACL_AUTO_INHERIT, which is what NTFS does. With creator nil it is
-// Inherit.
+// CREATE "SecD" context, MS-SMB2 2.2.13.2.1). With creator nil it is Inherit.
 //
 //   - Owner and group are the creator's when given, the token's otherwise. Whether the token
 //     may use that owner is the caller's check (Token.MaySetOwner).
-//   - A DACL the creator gives (DACLPresent) is the object's explicit DACL: ACEs marked
-//     INHERITED_ACE are dropped (they would be stale copies), CREATOR OWNER/GROUP and generic
-//     bits are resolved for the ACEs that take effect here exactly as for inherited ones, and
-//     unless the creator set SE_DACL_PROTECTED the parent's inheritable ACEs follow the explicit
-//     ones (marked inherited under the same auto-inherit condition as in Inherit). A null creator DACL stays null. Without a creator DACL the DACL is Inherit's.
+//   - A DACL the creator gives (DACLPresent) is stored as given, as SET_INFO would store it:
+//     generic bits of the ACEs that take effect on the object are mapped, the request bits
+//     (SE_DACL_AUTO_INHERIT_REQ) are dropped, the creator's protected and auto-inherited bits
+//     are kept, and nothing from the parent is merged in. That is what Samba 4.17 does and
+//     what smbtorture's smb2.create aclfile/acldir expect: the descriptor read back equals
+//     the one sent, ACEs the client marked inherited included. A null creator DACL stays
+//     null. Without a creator DACL the DACL is Inherit's (with the creator's owner for
+//     CREATOR OWNER).
 //   - The SACL follows the same rules with the SACL flags.
 func CreateDescriptor(parent, creator *SecurityDescriptor, tok Token, isDir bool) *SecurityDescriptor {
 	if creator == nil {
@@ -175,75 +176,13 @@ func CreateDescriptor(parent, creator *SecurityDescriptor, tok Token, isDir bool
 	}
 	// CREATOR OWNER in inherited ACEs means the object's owner, so the creator's owner counts.
 	sd := inheritFor(parent, owner.clone(), group.clone(), isDir)
-	var pd, ps *ACL
-	var pctl uint16
-	if parent != nil {
-		pd, ps, pctl = parent.DACL, parent.SACL, parent.Control
-	}
 	if creator.Control&DACLPresent != 0 || creator.DACL != nil {
-		sd.DACL, sd.Control = explicitACL(creator.DACL, creator.Control, pd, pctl&DACLAutoInherited != 0, owner, group, isDir,
-			sd.Control&^daclControl|DACLPresent, DACLProtected, DACLAutoInherited)
+		sd.DACL = mapEffectiveGenerics(creator.DACL.clone())
+		sd.Control = sd.Control&^daclControl | creator.Control&daclControl&^DACLComputedInheritRq | DACLPresent
 	}
 	if creator.Control&SACLPresent != 0 || creator.SACL != nil {
-		sd.SACL, sd.Control = explicitACL(creator.SACL, creator.Control, ps, pctl&SACLAutoInherited != 0, owner, group, isDir,
-			sd.Control&^saclControl|SACLPresent, SACLProtected, SACLAutoInherited)
+		sd.SACL = mapEffectiveGenerics(creator.SACL.clone())
+		sd.Control = sd.Control&^saclControl | creator.Control&saclControl&^SACLComputedInheritRq | SACLPresent
 	}
 	return sd
-}
-
-// explicitACL merges a creator's ACL with the parent's inheritable ACEs (see CreateDescriptor).
-func explicitACL(creator *ACL, creatorCtl uint16, parent *ACL, parentAuto bool, owner, group SID, isDir bool, ctl, protected, autoInh uint16) (*ACL, uint16) {
-	ctl |= creatorCtl & protected
-	if creator == nil {
-		return nil, ctl
-	}
-	var aces []ACE
-	for _, a := range creator.ACEs {
-		if a.Flags&InheritedACE != 0 {
-			continue
-		}
-		aces = append(aces, resolveCreatorACE(a, owner, group, isDir)...)
-	}
-	if creatorCtl&protected == 0 {
-		if inh := inheritACEs(parent, owner, group, isDir, parentAuto); len(inh) > 0 {
-			aces = append(aces, inh...)
-			if parentAuto {
-				ctl |= autoInh
-			}
-		}
-	}
-	return &ACL{Revision: revisionFor(aces), ACEs: aces}, ctl
-}
-
-// resolveCreatorACE resolves CREATOR OWNER/GROUP and generic bits of an explicit ACE that
-// applies to the new object, keeping an inherit-only copy with the originals when a directory
-// must still pass the ACE on (the same split inheritance makes).
-func resolveCreatorACE(a ACE, owner, group SID, isDir bool) []ACE {
-	a.SID = a.SID.clone()
-	a.Opaque = cloneBytes(a.Opaque)
-	if a.Flags&InheritOnlyACE != 0 || !(hasMaskAndSID(a.Type) || isObjectACE(a.Type)) {
-		return []ACE{a}
-	}
-	eff := a
-	eff.SID = a.SID.clone()
-	if hasMaskAndSID(a.Type) {
-		switch {
-		case a.SID.Equal(CreatorOwnerSID):
-			eff.SID = owner.clone()
-		case a.SID.Equal(CreatorGroupSID):
-			eff.SID = group.clone()
-		}
-	}
-	eff.Mask = GenericMapping(a.Mask)
-	inheritable := isDir && a.Flags&(ObjectInheritACE|ContainerInheritACE) != 0
-	if eff.SID.Equal(a.SID) && eff.Mask == a.Mask {
-		return []ACE{eff}
-	}
-	if !inheritable {
-		return []ACE{eff}
-	}
-	eff.Flags &^= inheritanceFlags
-	io := a
-	io.Flags |= InheritOnlyACE
-	return []ACE{eff, io}
 }

@@ -284,6 +284,10 @@ type request struct {
 type chain struct {
 	reqs    []*request
 	encSess *session
+	// createErr is the status of the chain's last CREATE when it failed: related requests
+	// after it fail the same way (MS-SMB2 3.3.5.2.7.2), while a failed READ or WRITE does not
+	// fail what follows it (smbtorture compound.related4 and related6, as Samba and Windows).
+	createErr wire.Status
 }
 
 // handleChain processes a chain of compounded messages and sends their responses as one frame.
@@ -301,6 +305,12 @@ func (c *conn) handleChain(buf []byte, encSess *session) error {
 		c.forgetPending(r)
 		if err != nil {
 			return err
+		}
+		if r.cmd == wire.CmdCreate && !r.asyncRefused {
+			ch.createErr = wire.StatusSuccess
+			if r.status != wire.StatusSuccess {
+				ch.createErr = r.status
+			}
 		}
 		if !r.noResponse {
 			ch.reqs = append(ch.reqs, r)
@@ -351,6 +361,9 @@ func (c *conn) process(r *request, prev *request) error {
 	sessionID, treeID := r.hdr.SessionID(), r.hdr.TreeID()
 	if r.hdr.IsRelated() {
 		if prev == nil {
+			// A chain that starts related has no FileId to inherit; what follows fails the
+			// same way (smbtorture compound.related9).
+			r.chain.createErr = wire.StatusInvalidParameter
 			return c.fail(r, sessionID, treeID, wire.StatusInvalidParameter)
 		}
 		sessionID, treeID, r.fileID = prev.hdr.SessionID(), prev.hdr.TreeID(), prev.fileID
@@ -360,16 +373,15 @@ func (c *conn) process(r *request, prev *request) error {
 		if prev.tree != nil {
 			treeID = prev.tree.id
 		}
-		// MS-SMB2 3.3.5.2.7.2: an operation that takes its FileId from a failed previous one
-		// fails the same way. Malformed or unknown commands are refused first.
+		// MS-SMB2 3.3.5.2.7.2: an operation that takes its FileId from a failed CREATE fails
+		// the same way (chain.createErr; a CREATE that could not go async in mid-chain does
+		// not count, smbtorture compound.interim2). Malformed or unknown commands are refused
+		// first.
 		if !knownCommand(r.cmd) {
 			return c.fail(r, sessionID, treeID, wire.StatusInvalidParameter)
 		}
-		// The exception is a request that could not go async in mid-chain (it failed with
-		// STATUS_INTERNAL_ERROR without touching its handle, smbtorture compound.interim2).
-		if usesFileID(r.cmd) && prev.status != wire.StatusSuccess && prev.status != wire.StatusMoreProcessingRequired &&
-			prev.status != wire.StatusBufferOverflow && !prev.asyncRefused {
-			return c.fail(r, sessionID, treeID, prev.status)
+		if usesFileID(r.cmd) && r.chain.createErr != wire.StatusSuccess {
+			return c.fail(r, sessionID, treeID, r.chain.createErr)
 		}
 	}
 	r.resp = getBuf(64 << 10)[:wire.HeaderSize]

@@ -96,11 +96,51 @@ func handleCreate(r *request) error {
 		// Every other disposition may create or truncate.
 		return wire.StatusAccessDenied
 	}
-	o, action, err := openObject(r.ctx(), sh, name, kind, &req, access)
+	if deleteOnClose && req.FileAttributes&uint32(vfs.AttrReadOnly) != 0 && req.CreateDisposition == wire.FileCreate {
+		// A new read-only file cannot be delete-on-close (MS-FSA 2.1.5.1.1); refuse before
+		// creating anything. Other creating dispositions are checked once the action is known.
+		return wire.StatusCannotDelete
+	}
+	creator, err := secdContext(&req)
+	if err != nil {
+		return err
+	}
+	_, wantMaximal := wire.FindCreateContext(req.Contexts, wire.CtxNameQueryMaximalAccess)
+	chk := newOpenAccess(r, name, req.DesiredAccess)
+	o, action, err := openObject(r.ctx(), sh, name, kind, &req, access, chk)
 	if err != nil {
 		return err
 	}
 	fi, err := o.file.Stat()
+	if err != nil {
+		o.file.Close()
+		return err
+	}
+	maximal := o.access // the truncating dispositions checked access before truncating
+	switch action {
+	case vfs.Opened:
+		access, maximal, err = chk.checkExisting(o.file, fi, 0, wantMaximal)
+	case vfs.Created:
+		maximal, err = chk.storeInitial(o.file, creator, fi)
+	default:
+		access = o.access
+		if wantMaximal {
+			_, maximal, err = chk.checkExisting(o.file, fi, 0, true)
+		}
+	}
+	if err == nil && action == vfs.Created {
+		fi, err = o.file.Stat() // storing the descriptor changed the change time
+		if err == nil && deleteOnClose && fi.Attributes&vfs.AttrReadOnly != 0 && !fi.IsDir() {
+			// Created read-only by open-if or overwrite-if: undo it (MS-FSA 2.1.5.1.1).
+			if rerr := o.file.Remove(); rerr != nil {
+				r.c.log.Info("remove read-only delete-on-close file", "name", name, "err", rerr)
+			}
+			err = wire.StatusCannotDelete
+		}
+	}
+	if err == nil && deleteOnClose && access&wire.Delete == 0 {
+		err = wire.StatusAccessDenied
+	}
 	if err != nil {
 		o.file.Close()
 		return err
@@ -169,10 +209,6 @@ func handleCreate(r *request) error {
 		FileID:       o.id,
 	}
 	fillCreateTimes(&resp, fi)
-	maximal := r.tree.maximalAccess
-	if fi.Attributes&vfs.AttrReadOnly != 0 {
-		maximal &^= wire.FileWriteData | wire.FileAppendData
-	}
 	for _, cc := range req.Contexts {
 		switch cc.Name {
 		case wire.CtxNameQueryMaximalAccess:
@@ -216,7 +252,10 @@ func fillCreateTimes(resp *wire.CreateResponse, fi vfs.FileInfo) {
 // openObject opens or creates the object. Truncating dispositions (supersede, overwrite,
 // overwrite-if) first open the existing object without truncating so the read-only attribute
 // and share modes are checked before any data is destroyed.
-func openObject(ctx context.Context, sh *shareState, name string, kind vfs.Kind, req *wire.CreateRequest, access uint32) (*open, vfs.OpenAction, error) {
+//
+// chk decides access: creating needs the parent's permission, and an existing object is checked
+// before it is truncated (the open's access is then the rights granted).
+func openObject(ctx context.Context, sh *shareState, name string, kind vfs.Kind, req *wire.CreateRequest, access uint32, chk *openAccess) (*open, vfs.OpenAction, error) {
 	vreq := vfs.OpenRequest{
 		Kind:            kind,
 		Read:            access&(wire.FileReadData|wire.FileExecute) != 0,
@@ -229,7 +268,20 @@ func openObject(ctx context.Context, sh *shareState, name string, kind vfs.Kind,
 	truncating := disp == vfs.Supersede || disp == vfs.Overwrite || disp == vfs.OverwriteIf
 	if !truncating {
 		vreq.Disposition = disp
+		createDenied := false
+		if disp == vfs.Create || disp == vfs.OpenIf {
+			if err := chk.checkCreate(kind == vfs.DirectoryOnly); err != nil {
+				if disp == vfs.Create || !errors.Is(err, wire.StatusAccessDenied) {
+					return nil, 0, err
+				}
+				// The parent refuses new objects: open-if may still open an existing one.
+				vreq.Disposition, createDenied = vfs.OpenExisting, true
+			}
+		}
 		f, action, err := sh.FS.Open(ctx, name, vreq)
+		if createDenied && errors.Is(err, vfs.ErrNotFound) {
+			return nil, 0, wire.StatusAccessDenied
+		}
 		if err != nil {
 			return nil, 0, err
 		}
@@ -262,7 +314,12 @@ func openObject(ctx context.Context, sh *shareState, name string, kind vfs.Kind,
 				f.Close()
 				return nil, 0, wire.StatusAccessDenied
 			}
-			if err := sh.opens.Check(fi.ID, vfs.Access(access|wire.FileWriteData), vfs.ShareMode(req.ShareAccess&7)); err != nil {
+			granted, _, err := chk.checkExisting(f, fi, wire.FileWriteData, false)
+			if err != nil {
+				f.Close()
+				return nil, 0, err
+			}
+			if err := sh.opens.Check(fi.ID, vfs.Access(granted|wire.FileWriteData), vfs.ShareMode(req.ShareAccess&7)); err != nil {
 				f.Close()
 				return nil, 0, err
 			}
@@ -279,8 +336,11 @@ func openObject(ctx context.Context, sh *shareState, name string, kind vfs.Kind,
 			if disp == vfs.Supersede {
 				action = vfs.Superseded
 			}
-			return &open{file: f}, action, nil
+			return &open{file: f, access: granted}, action, nil
 		case errors.Is(err, vfs.ErrNotFound) && disp != vfs.Overwrite:
+			if err := chk.checkCreate(false); err != nil {
+				return nil, 0, err
+			}
 			vreq.Disposition = vfs.Create
 			vreq.Write = access&(wire.FileWriteData|wire.FileAppendData) != 0
 			f, action, err := sh.FS.Open(ctx, name, vreq)

@@ -5,8 +5,8 @@ import (
 )
 
 // handleIoctl implements MS-SMB2 3.3.5.15 for the FSCTLs this server answers. Anything else is
-// refused honestly: STATUS_NOT_SUPPORTED for file-system controls we do not implement (issue 3
-// adds copy-chunk, sparse, zero data, allocated ranges, integrity and network interfaces).
+// refused honestly: STATUS_NOT_SUPPORTED for file-system controls we do not implement. The
+// file-system controls on an open file are in fsctl_fs.go.
 func handleIoctl(r *request) error {
 	var req wire.IoctlRequest
 	if err := req.Decode(r.msg); err != nil {
@@ -29,8 +29,6 @@ func handleIoctl(r *request) error {
 		return pipeTransceive(r, &req)
 	case wire.FSCTL_QUERY_NETWORK_INTERFACE_INFO:
 		return queryNetworkInterfaces(r, &req)
-	case wire.FSCTL_CREATE_OR_GET_OBJECT_ID:
-		return createOrGetObjectID(r, &req)
 	case wire.FSCTL_DFS_GET_REFERRALS, wire.FSCTL_DFS_GET_REFERRALS_EX:
 		// No DFS namespace is served (the DFS fallback for redirection is a later issue).
 		return wire.StatusFsDriverRequired
@@ -38,8 +36,12 @@ func handleIoctl(r *request) error {
 		r.resp = (&wire.IoctlResponse{CtlCode: req.CtlCode, FileID: req.FileID}).Append(r.resp)
 		return nil
 	}
-	if _, err := r.lookupOpen(req.FileID); err != nil {
+	o, err := r.lookupOpen(req.FileID)
+	if err != nil {
 		return err
+	}
+	if fsctl, ok := fileFsctls[req.CtlCode]; ok {
+		return fsctl(r, &req, o) // fsctl_fs.go
 	}
 	return wire.StatusNotSupported
 }

@@ -185,6 +185,7 @@ const (
 	fsCaseSensitiveSearch = 0x00000001
 	fsCasePreservedNames  = 0x00000002
 	fsUnicodeOnDisk       = 0x00000004
+	fsSupportsSparseFiles = 0x00000040
 	fsNamedStreams        = 0x00040000
 )
 
@@ -259,10 +260,15 @@ func queryFSInfo(r *request, o *open, class uint8) ([]byte, int, error) {
 		if maxName == 0 {
 			maxName = 255
 		}
-		// Capabilities are advertised only when the backend has them (ACLs and sparse files
-		// come with issue 3).
+		// Capabilities are advertised only when the backend has them.
 		if _, ok := o.tree.share.FS.(vfs.Streamer); ok {
 			attrs |= fsNamedStreams
+		}
+		if _, ok := o.tree.share.FS.(vfs.Sparser); ok {
+			attrs |= fsSupportsSparseFiles // FSCTL_SET_SPARSE is kept (fsctl_fs.go)
+		}
+		if _, ok := o.file.(vfs.Securable); ok {
+			attrs |= wire.FilePersistentACLs // opens are checked against them (access.go)
 		}
 		return wire.AppendFileFsAttributeInformation(nil, attrs, maxName, "NTFS"), 16, nil
 	case wire.FileFsControlInformation:

@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/binary"
-	"errors"
 
 	"github.com/sofs-dev/sofs/smb/acl"
 	"github.com/sofs-dev/sofs/smb/vfs"
@@ -13,8 +12,8 @@ import (
 // 3.3.5.21.3) are stored by backends that implement vfs.Securable. An object that never had one
 // reports what it would have inherited from the default share root descriptor.
 //
-// Not yet: access checks on open against the DACL (issue 3). Until they exist the server does
-// not advertise FILE_PERSISTENT_ACLS, so clients do not rely on ACLs being enforced.
+// Opens are checked against the descriptors (access.go), so the share advertises
+// FILE_PERSISTENT_ACLS when its backend stores them.
 
 // token returns the session's user as an access token.
 func (s *session) token() acl.Token {
@@ -29,28 +28,10 @@ func (s *session) token() acl.Token {
 
 // descriptor returns the object's descriptor: stored, or the default it would inherit.
 func descriptor(sess *session, o *open) (*acl.SecurityDescriptor, error) {
-	sec, ok := o.file.(vfs.Securable)
-	if !ok {
+	if _, ok := o.file.(vfs.Securable); !ok {
 		return nil, wire.StatusNotSupported
 	}
-	raw, err := sec.SecurityDescriptor()
-	switch {
-	case err == nil:
-		sd, derr := acl.Decode(raw)
-		if derr != nil {
-			return nil, wire.StatusInternalError // a stored descriptor we cannot read: say so, never invent one
-		}
-		return sd, nil
-	case errors.Is(err, vfs.ErrNotFound):
-		tok := sess.token()
-		root := acl.DefaultRoot(tok.User)
-		if o.file.Name() == "" {
-			return root, nil
-		}
-		return acl.Inherit(root, tok, o.isDir), nil
-	default:
-		return nil, err
-	}
+	return effectiveDescriptor(sess.token(), o.file, o.isDir, nil)
 }
 
 func querySecurity(r *request, o *open, info uint32, limit uint32) ([]byte, error) {

@@ -181,6 +181,14 @@ func rename(r *request, o *open, ri *wire.RenameInformation) error {
 	if strings.EqualFold(target, o.file.Name()) && target == o.file.Name() {
 		return nil
 	}
+	if err := checkParentForRename(r, o.file.Name()); err != nil {
+		return err
+	}
+	if o.isDir && r.c.srv.openBelow(r.tree.share, o.file.Name()) {
+		// A directory with open files below it cannot be renamed (Windows, Samba;
+		// smbtorture smb2.rename.rename_dir_openfile).
+		return wire.StatusAccessDenied
+	}
 	if ri.ReplaceIfExists {
 		// A target that is open elsewhere cannot be replaced (MS-FSA 2.1.5.14.11).
 		sh := r.tree.share
@@ -192,7 +200,7 @@ func rename(r *request, o *open, ri *wire.RenameInformation) error {
 				if fi.IsDir() {
 					return wire.StatusAccessDenied
 				}
-				if err := sh.opens.Check(fi.ID, vfs.AccessDelete, 0); err != nil {
+				if err := r.tree.share.opens.Check(fi.ID, vfs.AccessDelete, 0); err != nil {
 					return wire.StatusAccessDenied
 				}
 			}
@@ -203,6 +211,57 @@ func rename(r *request, o *open, ri *wire.RenameInformation) error {
 		return wire.StatusObjectNameCollision
 	}
 	return err
+}
+
+// checkParentForRename refuses a rename while the parent directory is open with DELETE access
+// or without FILE_SHARE_DELETE: the rename acts on the directory as an open for DELETE that
+// shares read and write would (Windows and Samba; smbtorture smb2.rename
+// share_delete_and_delete_access, no_share_delete_*).
+func checkParentForRename(r *request, name string) error {
+	pname, ok := parentName(name)
+	if !ok {
+		return nil
+	}
+	d, err := openDir(r, pname)
+	if err != nil {
+		return nil // the rename itself reports what is wrong with the path
+	}
+	fi, err := d.Stat()
+	d.Close()
+	if err != nil {
+		return nil
+	}
+	if err := r.tree.share.opens.Check(fi.ID, vfs.AccessDelete, vfs.ShareRead|vfs.ShareWrite); errors.Is(err, vfs.ErrSharingViolation) {
+		return wire.StatusSharingViolation
+	}
+	return nil
+}
+
+// openBelow reports whether any session has an object below dir of share open. The opens are
+// collected under the locks and their names read after, since a name may need I/O.
+func (s *Server) openBelow(sh *shareState, dir string) bool {
+	s.mu.Lock()
+	sessions := make([]*session, 0, len(s.sessions))
+	for _, sess := range s.sessions {
+		sessions = append(sessions, sess)
+	}
+	s.mu.Unlock()
+	var opens []*open
+	for _, sess := range sessions {
+		sess.mu.Lock()
+		for _, o := range sess.opens {
+			if o.file != nil && o.tree != nil && o.tree.share == sh {
+				opens = append(opens, o)
+			}
+		}
+		sess.mu.Unlock()
+	}
+	for _, o := range opens {
+		if strings.HasPrefix(o.file.Name(), dir+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // setSize applies FileEndOfFileInformation or FileAllocationInformation: both need write access,

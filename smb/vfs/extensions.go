@@ -84,3 +84,59 @@ type Change struct {
 	Overflow bool   // changes were lost: the client must re-enumerate (STATUS_NOTIFY_ENUM_DIR)
 	Time     time.Time
 }
+
+// Range is a byte range of a file.
+type Range struct{ Offset, Length int64 }
+
+// The capabilities below are implemented on an FS and take the FS's own Files (csv's Volume has
+// this shape); a File of another FS gives ErrNotSupported.
+
+// RangeCloner is implemented by backends that copy a range between two of their files without
+// the data passing through the server (FSCTL_SRV_COPYCHUNK, MS-SMB2 3.3.5.15.6), sharing storage
+// where they can (reflink, copy-on-write blocks) and copying otherwise.
+type RangeCloner interface {
+	// CloneRange makes length bytes of dst at dstOff a copy of src at srcOff, extending dst as
+	// needed. The range is clamped to src's end of file; it returns the bytes copied. src and
+	// dst may be the same file, but the ranges must not overlap.
+	CloneRange(dst File, dstOff int64, src File, srcOff int64, length int64) (int64, error)
+}
+
+// ExtentDuplicator is implemented by backends that can make a range of one file share storage
+// with another (FSCTL_DUPLICATE_EXTENTS_TO_FILE, MS-FSCC 2.3.8): the call either shares the
+// blocks or fails with ErrNotSupported (the file system cannot reflink these files). The server
+// checks that offsets and length are multiples of FSInfo.BlockSize (or end at src's end of file).
+type ExtentDuplicator interface {
+	DuplicateExtents(dst File, dstOff int64, src File, srcOff int64, length int64) error
+}
+
+// RangeZeroer is implemented by backends that can zero a range and release its storage
+// (FSCTL_SET_ZERO_DATA on a sparse file, MS-FSCC 2.3.85). The end of file does not change.
+type RangeZeroer interface {
+	ZeroRange(f File, off, length int64) error
+}
+
+// AllocationMapper is implemented by backends that know which parts of a file hold storage
+// (FSCTL_QUERY_ALLOCATED_RANGES, MS-FSCC 2.3.52). The ranges are within [off, off+length),
+// in order and merged.
+type AllocationMapper interface {
+	AllocatedRanges(f File, off, length int64) ([]Range, error)
+}
+
+// Sparser is implemented by backends that keep the sparse attribute (FSCTL_SET_SPARSE, MS-FSCC
+// 2.3.64): once set, Stat reports AttrSparse and the server may release zeroed ranges. The
+// server advertises FILE_SUPPORTS_SPARSE_FILES only for such backends.
+type Sparser interface {
+	SetSparse(f File, sparse bool) error
+}
+
+// WriteZeros writes zeros over [off, end) of f, 1 MiB at a time: zeroing for backends and files
+// that cannot release a range (FSCTL_SET_ZERO_DATA on a file that is not sparse).
+func WriteZeros(f File, off, end int64) error {
+	zeros := make([]byte, min(max(end-off, 0), 1<<20))
+	for pos := off; pos < end; pos += int64(len(zeros)) {
+		if _, err := f.WriteAt(zeros[:min(int64(len(zeros)), end-pos)], pos); err != nil {
+			return err
+		}
+	}
+	return nil
+}

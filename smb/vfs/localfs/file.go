@@ -187,7 +187,7 @@ func derivedAttrs(stx *unix.Statx_t) vfs.Attr {
 func attrsOf(stx *unix.Statx_t, rec dosRecord, hasRec bool) vfs.Attr {
 	a := derivedAttrs(stx)
 	if hasRec {
-		a = rec.attrs & vfs.AttrSettable
+		a = rec.attrs & storedAttrs
 	}
 	switch uint32(stx.Mode) & unix.S_IFMT {
 	case unix.S_IFDIR:
@@ -375,7 +375,7 @@ func (f *file) SetInfo(s vfs.SetInfo) error {
 		rec = dosRecord{attrs: derivedAttrs(&stx)}
 	}
 	if s.Attributes != nil {
-		rec.attrs = *s.Attributes & vfs.AttrSettable
+		rec.attrs = *s.Attributes&vfs.AttrSettable | rec.attrs&vfs.AttrSparse // sparse changes only by SetSparse
 		if err := f.setReadOnlyMode(&stx, rec.attrs&vfs.AttrReadOnly != 0); err != nil {
 			return err
 		}

@@ -19,7 +19,7 @@ const xattrName = "user.sofs.dos"
 //	[0]     version (1)
 //	[1]     flags: bit 0 creation time present, bit 1 change time present; others must be 0
 //	[2:4]   reserved, must be 0
-//	[4:8]   DOS attributes (only vfs.AttrSettable bits are meaningful)
+//	[4:8]   DOS attributes (only storedAttrs bits are meaningful)
 //	[8:16]  creation time, nanoseconds since the Unix epoch (int64)
 //	[16:24] change time set by a client, nanoseconds since the Unix epoch (int64)
 //	[24:32] change anchor: the wall clock when that change time was set (int64 ns); the set
@@ -59,7 +59,7 @@ func (r dosRecord) encode(b *[recordLen]byte) {
 	if r.hasChange {
 		b[1] |= recordHasChange
 	}
-	binary.LittleEndian.PutUint32(b[4:8], uint32(r.attrs&vfs.AttrSettable))
+	binary.LittleEndian.PutUint32(b[4:8], uint32(r.attrs&storedAttrs))
 	if r.hasCreation {
 		binary.LittleEndian.PutUint64(b[8:16], uint64(r.creation))
 	}
@@ -87,7 +87,7 @@ func decodeRecord(b []byte) (dosRecord, error) {
 		return dosRecord{}, fmt.Errorf("%w: reserved bytes set", errBadRecord)
 	}
 	r := dosRecord{
-		attrs:       vfs.Attr(binary.LittleEndian.Uint32(b[4:8])) & vfs.AttrSettable,
+		attrs:       vfs.Attr(binary.LittleEndian.Uint32(b[4:8])) & storedAttrs,
 		hasCreation: flags&recordHasCreation != 0,
 		hasChange:   flags&recordHasChange != 0,
 	}
