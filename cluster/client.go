@@ -28,10 +28,13 @@ type Client struct {
 }
 
 // NewClient returns a client for the node at addr using identity id.
-func NewClient(id *TLSIdentity, addr string) *Client {
+func NewClient(id *TLSIdentity, addr string) *Client { return newClientVia(id, addr, nil) }
+
+// newClientVia is NewClient over TCP connections from raw (nil: the host's network).
+func newClientVia(id *TLSIdentity, addr string, raw rawDialer) *Client {
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return dialTag(ctx, id, addr, tagAdmin)
+			return dialTagVia(ctx, id, addr, tagAdmin, raw)
 		},
 		MaxIdleConnsPerHost: 4,
 	}
