@@ -113,6 +113,7 @@ type NodeStatus struct {
 	Version     string            `json:"version"`
 	Members     []string          `json:"members"`
 	Voters      []string          `json:"voters"`
+	Servers     []string          `json:"servers"` // every member of the raft configuration, voting or not
 	Refusals    map[string]string `json:"refusals,omitempty"`
 	StartedAt   time.Time         `json:"started_at"`
 }

@@ -243,9 +243,32 @@ func (w *groupWorker) step() {
 	if now.Before(w.retryAt) {
 		return
 	}
+	// Resources the administrator took offline, and what depends on them, stay offline.
+	held := adminHeld(v.res)
+	for i := len(v.order) - 1; i >= 0; i-- {
+		name := v.order[i]
+		if !held[name] {
+			continue
+		}
+		r := v.res[name]
+		if err := w.offlineOne(r, g.Epoch); err != nil {
+			w.propose(Command{Op: OpSetResourceState, Name: name, Target: me, Epoch: g.Epoch, ResSt: ResourceOnline, Reason: "refused to go offline: " + err.Error()})
+			continue
+		}
+		if r.State != ResourceOffline {
+			why := "taken offline by administrator"
+			if !r.AdminOffline {
+				why = "depends on a resource taken offline by administrator"
+			}
+			w.propose(Command{Op: OpSetResourceState, Name: name, Target: me, Epoch: g.Epoch, ResSt: ResourceOffline, Reason: why})
+		}
+	}
 	// Bring resources online in dependency order.
 	for _, name := range v.order {
 		r := v.res[name]
+		if held[name] {
+			continue
+		}
 		if ep, ok := w.online[name]; ok {
 			if ep != g.Epoch {
 				w.online[name] = g.Epoch // same continuous run, now under the new epoch
@@ -282,6 +305,9 @@ func (w *groupWorker) step() {
 	// Health checks that are due.
 	for _, name := range v.order {
 		r := v.res[name]
+		if held[name] {
+			continue
+		}
 		t, ok := w.c.reg.get(r.Type)
 		if !ok {
 			continue
@@ -335,17 +361,34 @@ func (w *groupWorker) fail(g Group, name, reason string) {
 	w.offlineAll(g.Epoch, "failed")
 }
 
-// offlineDependents takes name and every resource depending on it (transitively) offline.
-func (w *groupWorker) offlineDependents(epoch uint64, v groupView, name string) {
-	down := map[string]bool{name: true}
-	for changed := true; changed; {
+// adminHeld is the set of resources that must stay offline: those the administrator took
+// offline and, transitively, every resource depending on one of them.
+func adminHeld(res map[string]Resource) map[string]bool {
+	held := map[string]bool{}
+	for n, r := range res {
+		if r.AdminOffline {
+			held[n] = true
+		}
+	}
+	return withDependents(res, held)
+}
+
+// withDependents adds to set every resource that depends, transitively, on one in it.
+func withDependents(res map[string]Resource, set map[string]bool) map[string]bool {
+	for changed := len(set) > 0; changed; {
 		changed = false
-		for n, r := range v.res {
-			if !down[n] && slices.ContainsFunc(r.DependsOn, func(d string) bool { return down[d] }) {
-				down[n], changed = true, true
+		for n, r := range res {
+			if !set[n] && slices.ContainsFunc(r.DependsOn, func(d string) bool { return set[d] }) {
+				set[n], changed = true, true
 			}
 		}
 	}
+	return set
+}
+
+// offlineDependents takes name and every resource depending on it (transitively) offline.
+func (w *groupWorker) offlineDependents(epoch uint64, v groupView, name string) {
+	down := withDependents(v.res, map[string]bool{name: true})
 	for i := len(v.order) - 1; i >= 0; i-- {
 		if n := v.order[i]; down[n] {
 			w.offlineOne(v.res[n], epoch)

@@ -30,6 +30,7 @@ const (
 	OpGroupReleased     Op = "group-released"
 	OpSetGroupState     Op = "set-group-state"
 	OpPutResource       Op = "put-resource"
+	OpSetResourceAdmin  Op = "set-resource-admin" // Name, Value "offline" or "online": the administrator's wish
 	OpRemoveResource    Op = "remove-resource"
 	OpSetResourceState  Op = "set-resource-state"
 	OpPutResourceType   Op = "put-resource-type"
@@ -178,8 +179,12 @@ func apply(s *State, c *Command) (Result, *Event) {
 			return fail("missing cluster")
 		}
 		if c.Cluster.Witness != "" {
-			if _, ok := s.Nodes[c.Cluster.Witness]; !ok && c.Cluster.Witness != "-" {
+			n, ok := s.Nodes[c.Cluster.Witness]
+			if !ok && c.Cluster.Witness != "-" {
 				return fail("witness %q is not a member", c.Cluster.Witness)
+			}
+			if ok && !n.Witness {
+				return fail("node %q is not a witness: run a witness with `sofsd witness` and join it first", c.Cluster.Witness)
 			}
 		}
 		switch c.Cluster.Witness {
@@ -383,7 +388,7 @@ func apply(s *State, c *Command) (Result, *Event) {
 			return fail("dependency cycle: %s", strings.Join(cyc, " -> "))
 		}
 		if old, ok := s.Resources[r.Name]; ok {
-			r.State, r.Reason, r.Node = old.State, old.Reason, old.Node
+			r.State, r.Reason, r.Node, r.AdminOffline = old.State, old.Reason, old.Node, old.AdminOffline
 		} else {
 			r.State = ResourceOffline
 		}
@@ -411,6 +416,20 @@ func apply(s *State, c *Command) (Result, *Event) {
 		}
 		r.State, r.Reason, r.Node = c.ResSt, c.Reason, c.Target
 		return Result{}, &Event{Name: r.Name, Owner: c.Target, Epoch: g.Epoch, Detail: "resource " + string(r.State) + reasonSuffix(c.Reason)}
+	case OpSetResourceAdmin:
+		r, ok := s.Resources[c.Name]
+		if !ok {
+			return fail("no resource %q", c.Name)
+		}
+		switch c.Value {
+		case "offline":
+			r.AdminOffline = true
+		case "online":
+			r.AdminOffline = false
+		default:
+			return fail("resource %q: want online or offline, not %q", c.Name, c.Value)
+		}
+		return Result{}, &Event{Name: r.Name, Detail: "administrator wants resource " + c.Value}
 	case OpPutResourceType:
 		if c.Type == nil || c.Type.Name == "" {
 			return fail("missing type name")

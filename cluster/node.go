@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -163,9 +164,11 @@ type Daemon struct {
 	clients   map[string]*Client
 
 	started time.Time
-	logs    *logRing
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	// wasMember is set once this node has seen itself in the config DB.
+	wasMember atomic.Bool
+	logs      *logRing
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
 }
 
 // StartNode starts the node whose data dir was prepared by CreateCluster or JoinCluster.
@@ -380,12 +383,20 @@ func (n *Daemon) bootstrapOnce(ctx context.Context) {
 	if !n.store.IsLeader() {
 		return
 	}
-	var named, registered bool
+	var named, registered, evicted bool
 	n.store.Read(func(s *State) {
 		named = s.Cluster.Name != ""
 		nd, ok := s.Nodes[n.meta.ID]
 		registered = ok && nd.Version == Version
+		if ok {
+			n.wasMember.Store(true)
+		}
+		// Gone from the DB after being in it: evicted. Registering again would undo that.
+		evicted = !ok && n.wasMember.Load()
 	})
+	if evicted {
+		return
+	}
 	if !named && n.meta.Bootstrap {
 		caCert, err1 := os.ReadFile(filepath.Join(n.cfg.DataDir, "ca.crt"))
 		caKey, err2 := os.ReadFile(filepath.Join(n.cfg.DataDir, "ca.key"))
@@ -499,7 +510,9 @@ func (n *Daemon) reconcileVoters(ctx context.Context) {
 	var tie string
 	addr := map[string]string{}
 	var votes []Command
+	var named bool
 	n.store.Read(func(s *State) {
+		named = s.Cluster.Name != ""
 		tie = s.Cluster.TieBreaker
 		for _, id := range s.SortedNodes() {
 			nd := s.Nodes[id]
@@ -508,6 +521,22 @@ func (n *Daemon) reconcileVoters(ctx context.Context) {
 		}
 	})
 	if len(members) == 0 {
+		return
+	}
+	// An evicted node (gone from the config DB) leaves raft entirely, voter or not. Nodes
+	// enter the DB before raft (the join handler records them first), so a server raft
+	// knows and the DB does not was evicted.
+	for _, srv := range f.Configuration().Servers {
+		if _, inDB := addr[string(srv.ID)]; inDB || !named {
+			continue
+		}
+		if string(srv.ID) == n.meta.ID {
+			n.log.Info("this node was evicted: handing leadership over so the next leader removes it", "component", "QUORUM")
+			n.store.raft.LeadershipTransfer().Error()
+			return
+		}
+		n.log.Info("evicted node leaves raft", "component", "QUORUM", "member", srv.ID)
+		n.store.raft.RemoveServer(srv.ID, 0, 5*time.Second).Error()
 		return
 	}
 	var current []string
@@ -560,6 +589,7 @@ func (n *Daemon) Status() NodeStatus {
 	}
 	if f := n.store.raft.GetConfiguration(); f.Error() == nil {
 		for _, s := range f.Configuration().Servers {
+			st.Servers = append(st.Servers, string(s.ID))
 			if s.Suffrage == raft.Voter {
 				st.Voters = append(st.Voters, string(s.ID))
 			}

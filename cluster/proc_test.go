@@ -26,7 +26,11 @@ func TestMain(m *testing.M) {
 	if os.Getenv("SOFS_CLUSTER_TEST_NODE") != "" {
 		os.Exit(runTestNode())
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if sofsctlDir != "" {
+		os.RemoveAll(sofsctlDir)
+	}
+	os.Exit(code)
 }
 
 func runTestNode() int {

@@ -165,6 +165,9 @@ type Resource struct {
 	State     ResourceState     `json:"state"`
 	Reason    string            `json:"reason,omitempty"`
 	Node      string            `json:"node,omitempty"` // node that reported State
+	// AdminOffline is set by `sofsctl resource offline`: the resource, and every resource
+	// depending on it, stays offline wherever its group runs until `resource online`.
+	AdminOffline bool `json:"admin_offline,omitempty"`
 }
 
 // ResourceTypeInfo is the registered metadata of a resource type.

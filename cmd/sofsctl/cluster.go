@@ -376,6 +376,61 @@ func init() {
 	}
 	validate.Flags().DurationVar(&maxSkew, "max-skew", 2*time.Second, "largest acceptable clock skew")
 
-	root.AddCommand(create, token, status, gum, events, set, update, logCmd, validate)
+	var jData, jID, jAddr, jVia, jToken string
+	var jWitness bool
+	join := &cobra.Command{
+		Use:   "join",
+		Short: "get this node's certificate with a one-time token into --data (start it with `sofsd node --data`, or `sofsd witness` with --witness)",
+		RunE: func(*cobra.Command, []string) error {
+			if !strings.Contains(jAddr, ":") {
+				jAddr = fmt.Sprintf("%s:%d", jAddr, cluster.DefaultPort)
+			}
+			ctx, cancel := opCtx()
+			defer cancel()
+			if err := cluster.JoinCluster(ctx, jData, jID, jAddr, jVia, jToken, jWitness); err != nil {
+				return err
+			}
+			fmt.Printf("node %s joined through %s; identity in %s; start it with `sofsd node --data %s --peer %s`\n", jID, jVia, jData, jData, jVia)
+			return nil
+		},
+	}
+	join.Flags().StringVar(&jData, "data", "/var/lib/sofs", "data directory of the joining node")
+	join.Flags().StringVar(&jID, "id", "", "joining node's ID")
+	join.Flags().StringVar(&jAddr, "addr", "", "joining node's cluster address (host[:port])")
+	join.Flags().StringVar(&jVia, "via", "", "address of a cluster node")
+	join.Flags().StringVar(&jToken, "token", "", "one-time join token from `sofsctl cluster token`")
+	join.Flags().BoolVar(&jWitness, "witness", false, "join as a vote-only witness")
+	for _, f := range []string{"id", "addr", "via", "token"} {
+		join.MarkFlagRequired(f)
+	}
+
+	leave := &cobra.Command{
+		Use:   "leave NODE",
+		Short: "drain NODE, remove it from the config DB and raft (then stop its sofsd)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			id, err := cluster.LoadClientDir(clusterCreds)
+			if err != nil {
+				return err
+			}
+			if err := cluster.Leave(longCtx(), id, clusterNode, args[0], func(p string) { fmt.Fprintln(os.Stderr, p) }); err != nil {
+				return err
+			}
+			fmt.Printf("%s left the cluster; stop its sofsd and clear its data dir\n", args[0])
+			return nil
+		},
+	}
+
+	setWitness := &cobra.Command{
+		Use:   "set-witness WITNESS|-",
+		Short: "record the witness (a joined `sofsd witness` member) whose vote breaks ties, or - to clear",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			_, err := propose(cluster.Command{Op: cluster.OpSetClusterOptions, Cluster: &cluster.ClusterInfo{Witness: args[0]}})
+			return err
+		},
+	}
+
+	root.AddCommand(create, join, leave, token, status, gum, events, set, setWitness, update, logCmd, validate)
 	addCommand(root)
 }
