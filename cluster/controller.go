@@ -160,6 +160,8 @@ type groupView struct {
 	res   map[string]Resource
 	order []string // dependency order: dependencies first
 	exist bool
+	// destroyed: the cluster is being destroyed, nothing may run.
+	destroyed bool
 }
 
 func (w *groupWorker) view() groupView {
@@ -169,7 +171,7 @@ func (w *groupWorker) view() groupView {
 		if !ok {
 			return
 		}
-		v.exist, v.g, v.res = true, *g, map[string]Resource{}
+		v.exist, v.g, v.res, v.destroyed = true, *g, map[string]Resource{}, s.Cluster.Destroyed
 		for _, r := range s.GroupResources(w.name) {
 			v.res[r] = *s.Resources[r]
 		}
@@ -222,10 +224,12 @@ func (w *groupWorker) step() {
 	}
 	g := v.g
 	lease := w.c.leaseHeld()
-	want := lease && g.Owner == me && g.PrevOwner == "" && (g.State == GroupPending || g.State == GroupOnline)
+	want := lease && !v.destroyed && g.Owner == me && g.PrevOwner == "" && (g.State == GroupPending || g.State == GroupOnline)
 	if !want {
 		why := "owner is " + g.Owner
 		switch {
+		case v.destroyed:
+			why = "cluster destroyed"
 		case !lease:
 			why = "quorum lease lost"
 		case g.Owner == me && g.State == GroupFailed:

@@ -19,6 +19,7 @@ type Op string
 const (
 	OpInitCluster       Op = "init-cluster"
 	OpSetClusterOptions Op = "set-cluster-options"
+	OpDestroyCluster    Op = "destroy-cluster"
 	OpPutNode           Op = "put-node"
 	OpSetNodeState      Op = "set-node-state"
 	OpSetVote           Op = "set-vote"
@@ -174,6 +175,9 @@ func apply(s *State, c *Command) (Result, *Event) {
 		}
 		s.Cluster = *c.Cluster
 		return Result{}, &Event{Name: c.Cluster.Name, Detail: "cluster created"}
+	case OpDestroyCluster:
+		s.Cluster.Destroyed = true
+		return Result{}, &Event{Name: s.Cluster.Name, Detail: "cluster destroyed: every resource goes offline"}
 	case OpSetClusterOptions:
 		if c.Cluster == nil {
 			return fail("missing cluster")

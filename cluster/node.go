@@ -166,9 +166,14 @@ type Daemon struct {
 	started time.Time
 	// wasMember is set once this node has seen itself in the config DB.
 	wasMember atomic.Bool
-	logs      *logRing
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+	// wiped is closed once `cluster destroy` has wiped this node's identity and stopped it.
+	wiped    chan struct{}
+	wipeOnce sync.Once
+	logs     *logRing
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
 }
 
 // StartNode starts the node whose data dir was prepared by CreateCluster or JoinCluster.
@@ -179,7 +184,7 @@ func StartNode(cfg NodeConfig) (*Daemon, error) {
 	if cfg.Registry == nil {
 		cfg.Registry = NewRegistry()
 	}
-	n := &Daemon{cfg: cfg, clients: map[string]*Client{}, started: time.Now(), logs: &logRing{}}
+	n := &Daemon{cfg: cfg, clients: map[string]*Client{}, started: time.Now(), logs: &logRing{}, wiped: make(chan struct{})}
 	b, err := os.ReadFile(filepath.Join(cfg.DataDir, "node.json"))
 	if err != nil {
 		return nil, fmt.Errorf("start node: no cluster identity (run `sofsctl cluster create` or `sofsd node --join`): %w", err)
@@ -304,6 +309,36 @@ func (n *Daemon) serveHTTP(ln net.Listener, h http.Handler) {
 
 // Close stops the node: resources offline first, then the failure detector leaves, then raft.
 func (n *Daemon) Close() error {
+	n.closeOnce.Do(func() { n.closeErr = n.close() })
+	return n.closeErr
+}
+
+// Wiped is closed when `sofsctl cluster destroy` has stopped this node and removed its cluster
+// identity and config DB; the process should exit.
+func (n *Daemon) Wiped() <-chan struct{} { return n.wiped }
+
+// clusterFiles are what CreateCluster and JoinCluster put in a data dir (plus raft/).
+var clusterFiles = []string{"node.json", "node.crt", "node.key", "admin.crt", "admin.key", "ca.crt", "ca.key", "gossip.key", "raft"}
+
+// wipe stops the node and removes its cluster files, for a destroyed cluster.
+func (n *Daemon) wipe() {
+	n.wipeOnce.Do(func() {
+		go func() {
+			defer close(n.wiped)
+			if err := n.Close(); err != nil {
+				n.log.Error("closing for destroy", "component", "NODE", "err", err)
+			}
+			for _, f := range clusterFiles {
+				if err := os.RemoveAll(filepath.Join(n.cfg.DataDir, f)); err != nil {
+					n.log.Error("wiping cluster files", "component", "NODE", "file", f, "err", err)
+				}
+			}
+			n.log.Warn("cluster destroyed: identity and config DB removed", "component", "NODE", "data", n.cfg.DataDir)
+		}()
+	})
+}
+
+func (n *Daemon) close() error {
 	if n.cancel != nil {
 		n.cancel()
 	}
@@ -685,6 +720,22 @@ func (n *Daemon) adminHandler() http.Handler {
 		json.NewDecoder(r.Body).Decode(&in)
 		n.log.Warn("running update command", "component", "UPDATE", "command", in.Command)
 		writeJSON(w, n.runLocalCommand(r.Context(), in.Command))
+	})
+	// wipe is the last step of `cluster destroy`: refused unless this node has applied the
+	// destroy, so a stray call cannot erase a live node.
+	mux.HandleFunc("POST /v1/wipe", func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 || r.TLS.PeerCertificates[0].Subject.CommonName != adminSubject {
+			http.Error(w, "wipe needs the administrator certificate", http.StatusForbidden)
+			return
+		}
+		var destroyed bool
+		n.store.Read(func(s *State) { destroyed = s.Cluster.Destroyed })
+		if !destroyed {
+			http.Error(w, "refusing to wipe: the cluster is not destroyed (sofsctl cluster destroy)", http.StatusConflict)
+			return
+		}
+		n.wipe()
+		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("POST /v1/move", func(w http.ResponseWriter, r *http.Request) {
 		var in struct{ Group, Node string }

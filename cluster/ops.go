@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -106,4 +107,74 @@ func SetResourceAdmin(ctx context.Context, id *TLSIdentity, via, resource, want 
 		}
 		return r.State == target, nil
 	})
+}
+
+// DestroyReport says what `cluster destroy` did on each node.
+type DestroyReport struct {
+	Wiped      []string          `json:"wiped"`
+	NotReached map[string]string `json:"not_reached,omitempty"` // node -> why; clear its data dir by hand
+}
+
+// Destroy ends the cluster: one log entry takes every resource offline everywhere, then each
+// node that has applied it stops and removes its cluster identity and config DB (the node
+// at via last). Nodes that cannot be reached are reported, not waited for forever.
+func Destroy(ctx context.Context, id *TLSIdentity, via string, progress func(string)) (*DestroyReport, error) {
+	c := NewClient(id, via)
+	s, err := c.State(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("destroy: %w", err)
+	}
+	res, err := c.Propose(ctx, Command{Op: OpDestroyCluster, Now: time.Now()})
+	if err != nil {
+		return nil, fmt.Errorf("destroy: %w", err)
+	}
+	if progress != nil {
+		progress(fmt.Sprintf("cluster %s destroyed at index %d: resources going offline", s.Cluster.Name, res.Index))
+	}
+	rep := &DestroyReport{NotReached: map[string]string{}}
+	order := s.SortedNodes()
+	slices.SortStableFunc(order, func(a, b string) int {
+		// The node we talk through goes last.
+		ai, bi := s.Nodes[a].Addr == via, s.Nodes[b].Addr == via
+		switch {
+		case ai && !bi:
+			return 1
+		case bi && !ai:
+			return -1
+		}
+		return 0
+	})
+	for _, name := range order {
+		nc := NewClient(id, s.Nodes[name].Addr)
+		nctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		err := pollUntil(nctx, name+" to apply the destroy", func(ctx context.Context) (bool, error) {
+			st, err := nc.Status(ctx)
+			return err == nil && st.Applied >= res.Index, nil
+		})
+		if err == nil {
+			err = nc.do(nctx, "POST", "/v1/wipe", nil, nil)
+			var ae *APIError
+			if errors.As(err, &ae) {
+				cancel()
+				rep.NotReached[name] = err.Error()
+				continue
+			}
+			// The node closes its listener as it stops, which may cut the reply short: it is
+			// done when it stops answering.
+			err = pollUntil(nctx, name+" to stop", func(ctx context.Context) (bool, error) {
+				_, err := nc.Status(ctx)
+				return err != nil, nil
+			})
+		}
+		cancel()
+		if err != nil {
+			rep.NotReached[name] = err.Error()
+			continue
+		}
+		rep.Wiped = append(rep.Wiped, name)
+		if progress != nil {
+			progress(fmt.Sprintf("%s wiped and stopped", name))
+		}
+	}
+	return rep, nil
 }

@@ -231,3 +231,64 @@ func TestProcessSofsctlSetWitnessAndResourceOnlineOffline(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestProcessSofsctlDestroy: `cluster destroy` needs --yes, takes every resource offline,
+// then every node stops and forgets the cluster; a node that was not told refuses a wipe.
+func TestProcessSofsctlDestroy(t *testing.T) {
+	c := newProcCluster(t, 3, "fast")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	n1 := c.nodes[0]
+	// A live cluster refuses a wipe.
+	if err := c.client(n1).do(ctx, "POST", "/v1/wipe", nil, nil); err == nil || !strings.Contains(err.Error(), "the cluster is not destroyed") {
+		t.Fatalf("wipe of a live node: %v", err)
+	}
+	markerLog := filepath.Join(t.TempDir(), "marker.log")
+	for _, nd := range c.nodes {
+		pol := DefaultPolicy()
+		pol.PreferredOwners = []string{nd.id}
+		if _, err := c.propose(ctx, Command{Op: OpPutGroup, Group: &Group{Name: "g-" + nd.id, Policy: pol}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.propose(ctx, Command{Op: OpPutResource, Resource: &Resource{Name: "r-" + nd.id, Group: "g-" + nd.id, Type: MarkerTypeName, Props: map[string]string{"log": markerLog}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.waitFor("every marker online", 30*time.Second, func(ctx context.Context) bool {
+		recs := readMarkerLog(t, markerLog)
+		for _, nd := range c.nodes {
+			if len(markerHolders(recs, "r-"+nd.id)) != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	if out, err := c.sofsctl(t, n1, "cluster", "destroy"); err == nil || !strings.Contains(out, "repeat with --yes") {
+		t.Fatalf("destroy without --yes: %v\n%s", err, out)
+	}
+	out := c.mustSofsctl(t, n1, "cluster", "destroy", "--yes")
+	for _, nd := range c.nodes {
+		if !strings.Contains(out, nd.id+" wiped and stopped") {
+			t.Fatalf("destroy output lacks %s:\n%s", nd.id, out)
+		}
+		select {
+		case <-nd.exited:
+		case <-ctx.Done():
+			t.Fatalf("%s still running after destroy", nd.id)
+		}
+		if code := nd.cmd.ProcessState.ExitCode(); code != 0 {
+			t.Fatalf("%s exited %d after destroy", nd.id, code)
+		}
+		for _, f := range clusterFiles {
+			if _, err := os.Stat(filepath.Join(nd.dir, f)); !os.IsNotExist(err) {
+				t.Fatalf("%s: %s survived the destroy (%v)", nd.id, f, err)
+			}
+		}
+	}
+	recs := readMarkerLog(t, markerLog)
+	for _, nd := range c.nodes {
+		if h := markerHolders(recs, "r-"+nd.id); len(h) != 0 {
+			t.Fatalf("r-%s still online after destroy: %v", nd.id, h)
+		}
+	}
+}

@@ -50,8 +50,11 @@ func runTestNode() int {
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	<-sig
-	d.Close()
+	select {
+	case <-sig:
+		d.Close()
+	case <-d.Wiped():
+	}
 	return 0
 }
 

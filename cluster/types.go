@@ -76,6 +76,9 @@ type ClusterInfo struct {
 	CAKey  []byte `json:"ca_key,omitempty"`
 	// FunctionalLevel is the lowest protocol level every node supports; raised when all nodes upgrade.
 	FunctionalLevel int `json:"functional_level"`
+	// Destroyed is set by `sofsctl cluster destroy`: every node takes its resources offline and
+	// waits to be told to wipe its cluster identity.
+	Destroyed bool `json:"destroyed,omitempty"`
 }
 
 // Node is one cluster member.

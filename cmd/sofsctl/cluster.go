@@ -431,6 +431,41 @@ func init() {
 		},
 	}
 
-	root.AddCommand(create, join, leave, token, status, gum, events, set, setWitness, update, logCmd, validate)
+	var yes bool
+	destroy := &cobra.Command{
+		Use:   "destroy",
+		Short: "take every resource offline, then stop every node and remove its cluster identity and config DB",
+		RunE: func(*cobra.Command, []string) error {
+			if !yes {
+				return fmt.Errorf("destroy ends the cluster for good: every resource goes offline and every node forgets it; repeat with --yes")
+			}
+			id, err := cluster.LoadClientDir(clusterCreds)
+			if err != nil {
+				return err
+			}
+			rep, err := cluster.Destroy(longCtx(), id, clusterNode, func(p string) { fmt.Fprintln(os.Stderr, p) })
+			if err != nil {
+				return err
+			}
+			if err := output(rep, func(w *tabwriter.Writer) {
+				fmt.Fprintln(w, "NODE\tRESULT")
+				for _, n := range rep.Wiped {
+					fmt.Fprintf(w, "%s\twiped and stopped\n", n)
+				}
+				for n, why := range rep.NotReached {
+					fmt.Fprintf(w, "%s\tNOT REACHED (stop it and clear its data dir by hand): %s\n", n, why)
+				}
+			}); err != nil {
+				return err
+			}
+			if len(rep.NotReached) > 0 {
+				return fmt.Errorf("%d nodes not reached", len(rep.NotReached))
+			}
+			return nil
+		},
+	}
+	destroy.Flags().BoolVar(&yes, "yes", false, "really destroy the cluster")
+
+	root.AddCommand(create, join, leave, destroy, token, status, gum, events, set, setWitness, update, logCmd, validate)
 	addCommand(root)
 }

@@ -105,6 +105,10 @@ func runClusterNode(ctx context.Context, f *nodeFlags, witness bool) error {
 				cancel()
 			}
 			return d.Close()
+		case <-d.Wiped():
+			daemon.SdNotify(false, daemon.SdNotifyStopping)
+			log.Warn("cluster destroyed: this node's cluster identity is gone; exiting", "component", "NODE")
+			return nil
 		case <-wdTick:
 			// Only pet the watchdog when our own loops answer: the status call takes the config
 			// DB lock and reads raft state.
