@@ -204,6 +204,13 @@ func apply(s *State, c *Command) (Result, *Event) {
 		if c.Cluster.Profile != "" {
 			s.Cluster.Profile = c.Cluster.Profile
 		}
+		switch c.Cluster.AccessPoint {
+		case "":
+		case "-":
+			s.Cluster.AccessPoint = ""
+		default:
+			s.Cluster.AccessPoint = c.Cluster.AccessPoint
+		}
 		if c.Cluster.FunctionalLevel > s.Cluster.FunctionalLevel {
 			s.Cluster.FunctionalLevel = c.Cluster.FunctionalLevel
 		}

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -138,6 +139,29 @@ func (l *netLab) partition(side ...string) {
 }
 `, set, set)
 		l.runIn(n.ns, rules, "nft", "-f", "-")
+	}
+}
+
+// setHosts gives every namespace this hosts file (from the next process started in it).
+func (l *netLab) setHosts(hosts string) {
+	l.t.Helper()
+	for _, n := range l.nodes {
+		if err := os.WriteFile(filepath.Join("/etc/netns", n.ns, "hosts"), []byte(hosts), 0o644); err != nil {
+			l.t.Fatal(err)
+		}
+	}
+}
+
+// dialer dials each lab address from inside the namespace holding it.
+func (l *netLab) dialer() rawDialer {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, _ := net.SplitHostPort(addr)
+		for _, n := range l.nodes {
+			if n.ip == host {
+				return dialInNetns(n.ns)(ctx, network, addr)
+			}
+		}
+		return nil, fmt.Errorf("dial %s: not a lab address", addr)
 	}
 }
 
@@ -336,7 +360,9 @@ func TestNetnsPartitionMinorityOfflineMajorityOnline(t *testing.T) {
 // TestNetnsColdStartWithoutDNS: a three-node cluster whose namespaces reach no DNS server
 // (resolv.conf names an address nobody holds) forms, then all three nodes stop and start
 // again together with no peer list: the config DB holds every node address as an IP, and
-// the cluster comes back and brings its groups online.
+// the cluster comes back and brings its groups online. Then `cluster validate` reports name
+// resolution as each node sees it (hosts files naming n1, n2 and the access point, not n3)
+// and the shared-disk probe, which n3 answers differently.
 func TestNetnsColdStartWithoutDNS(t *testing.T) {
 	lab := newNetLab(t)
 	c := newProcClusterOn(t, 3, false, "fast", lab)
@@ -385,7 +411,13 @@ func TestNetnsColdStartWithoutDNS(t *testing.T) {
 	}
 	// Cold start: no node is told any peer; raft's configuration and the config DB name
 	// them by address.
+	lab.setHosts(fmt.Sprintf("%s n1\n%s n2\n%s sofs-ap\n", lab.node("n1").ip, lab.node("n2").ip, lab.node("n1").ip))
 	for _, nd := range c.nodes {
+		disks := "disk-a,disk-b"
+		if nd.id == "n3" {
+			disks = "disk-a"
+		}
+		nd.env = append(nd.env, "SOFS_NODE_DISKS="+disks)
 		c.startWith(nd, nil)
 	}
 	start := time.Now()
@@ -402,5 +434,56 @@ func TestNetnsColdStartWithoutDNS(t *testing.T) {
 	recs = append(recs, readMarkerLog(t, markerLog)[inFile:]...)
 	if err := CheckMarkerOverlap(recs); err != nil {
 		t.Fatal(err)
+	}
+
+	if _, err := c.propose(ctx, Command{Op: OpSetClusterOptions, Cluster: &ClusterInfo{AccessPoint: "sofs-ap"}}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := validateVia(ctx, c.admin, c.nodes[0].addr, 2*time.Second, lab.dialer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := map[string]ValidationCheck{}
+	for _, ch := range rep.Checks {
+		checks[ch.Check] = ch
+	}
+	for _, from := range []string{"n1", "n2", "n3"} {
+		for _, to := range []string{"n1", "n2"} {
+			if ch := checks["resolve node "+to+" on "+from]; !ch.OK || !strings.Contains(ch.Detail, lab.node(to).ip) {
+				t.Errorf("%s resolving %s: %+v", from, to, ch)
+			}
+		}
+		if ch := checks["resolve node n3 on "+from]; ch.OK || !ch.Warning || !strings.Contains(ch.Detail, "node name n3 does not resolve") {
+			t.Errorf("%s resolving n3 (in no hosts file, no DNS): %+v", from, ch)
+		}
+		if ch := checks["resolve access point sofs-ap on "+from]; !ch.OK || !strings.Contains(ch.Detail, lab.node("n1").ip) {
+			t.Errorf("%s resolving the access point: %+v", from, ch)
+		}
+		if ch := checks["shared disks on "+from]; !ch.OK {
+			t.Errorf("shared disks probe on %s: %+v", from, ch)
+		}
+	}
+	same := checks["shared disks same on every node"]
+	if same.OK || !strings.Contains(same.Detail, `n1,n2: "disk-a,disk-b"`) || !strings.Contains(same.Detail, `n3: "disk-a"`) {
+		t.Errorf("shared disks comparison: %+v", same)
+	}
+	if rep.Failed != 1 || rep.Warnings != 3 {
+		t.Errorf("validate: %d failed (want 1: the disk mismatch), %d warnings (want 3: n3's name)", rep.Failed, rep.Warnings)
+	}
+	if t.Failed() {
+		for _, ch := range rep.Checks {
+			t.Logf("%+v", ch)
+		}
+	}
+	// An access point nobody resolves is a failure, not a warning.
+	if _, err := c.propose(ctx, Command{Op: OpSetClusterOptions, Cluster: &ClusterInfo{AccessPoint: "sofs-nowhere"}}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = validateVia(ctx, c.admin, c.nodes[0].addr, 2*time.Second, lab.dialer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch := rep.Checks[slices.IndexFunc(rep.Checks, func(ch ValidationCheck) bool { return ch.Check == "resolve access point sofs-nowhere on n2" })]; ch.OK || ch.Warning || !strings.Contains(ch.Detail, "clients cannot find the cluster") {
+		t.Errorf("unresolvable access point: %+v", ch)
 	}
 }

@@ -144,7 +144,16 @@ type NodeConfig struct {
 	Log      *slog.Logger
 	// MaxDrainMoves bounds concurrent drain moves (default 2).
 	MaxDrainMoves int
+	// LookupHost resolves names for `cluster validate` (default net.DefaultResolver.LookupHost).
+	LookupHost func(ctx context.Context, host string) ([]string, error)
+	// Probes are extra checks `cluster validate` runs on every node, supplied by other packages
+	// (for example the shared disks this node sees). Each returns a detail line; validate also
+	// reports whether the detail is the same on every node.
+	Probes map[string]NodeProbe
 }
+
+// NodeProbe is one node-local validation check: a detail line, or why it failed.
+type NodeProbe func(ctx context.Context) (detail string, err error)
 
 // Daemon is a running cluster node (or witness).
 type Daemon struct {
@@ -183,6 +192,9 @@ func StartNode(cfg NodeConfig) (*Daemon, error) {
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = NewRegistry()
+	}
+	if cfg.LookupHost == nil {
+		cfg.LookupHost = net.DefaultResolver.LookupHost
 	}
 	n := &Daemon{cfg: cfg, clients: map[string]*Client{}, started: time.Now(), logs: &logRing{}, wiped: make(chan struct{})}
 	b, err := os.ReadFile(filepath.Join(cfg.DataDir, "node.json"))

@@ -43,7 +43,13 @@ func runTestNode() int {
 		fmt.Fprintln(os.Stderr, "join:", err)
 		return 1
 	}
-	d, err := StartNode(NodeConfig{DataDir: os.Getenv("SOFS_NODE_DIR"), Profile: os.Getenv("SOFS_NODE_PROFILE"), Join: join, Timing: FastTiming, Log: log})
+	cfg := NodeConfig{DataDir: os.Getenv("SOFS_NODE_DIR"), Profile: os.Getenv("SOFS_NODE_PROFILE"), Join: join, Timing: FastTiming, Log: log}
+	if disks, ok := os.LookupEnv("SOFS_NODE_DISKS"); ok {
+		// A toy validation probe, as the marker is a toy resource: the shared disks this
+		// node "sees".
+		cfg.Probes = map[string]NodeProbe{"shared disks": func(context.Context) (string, error) { return disks, nil }}
+	}
+	d, err := StartNode(cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start node:", err)
 		return 1
@@ -77,7 +83,7 @@ func joinFromEnv() error {
 type procNode struct {
 	id, addr, dir string
 	ns            string // network namespace the node runs in ("" for the host's loopback)
-	joinEnv       []string
+	env           []string // extra environment for the node process
 	witness       bool
 	supervise     atomic.Bool
 
@@ -198,7 +204,7 @@ func (c *procCluster) join(nd *procNode) {
 		if nd.witness {
 			w = "1"
 		}
-		nd.joinEnv = []string{"SOFS_NODE_TOKEN=" + tok, "SOFS_NODE_ID=" + nd.id, "SOFS_NODE_ADDR=" + nd.addr, "SOFS_NODE_VIA=" + c.nodes[0].addr, "SOFS_NODE_WITNESS=" + w}
+		nd.env = append(nd.env, []string{"SOFS_NODE_TOKEN=" + tok, "SOFS_NODE_ID=" + nd.id, "SOFS_NODE_ADDR=" + nd.addr, "SOFS_NODE_VIA=" + c.nodes[0].addr, "SOFS_NODE_WITNESS=" + w}...)
 		c.start(nd)
 		return
 	}
@@ -232,7 +238,7 @@ func (c *procCluster) startWith(nd *procNode, join []string) {
 			cmd = exec.Command("ip", "netns", "exec", nd.ns, os.Args[0], "-test.run=^$")
 		}
 		cmd.Env = append(os.Environ(), "SOFS_CLUSTER_TEST_NODE=1", "SOFS_NODE_DIR="+nd.dir, "SOFS_NODE_JOIN="+strings.Join(join, ","), "SOFS_NODE_PROFILE="+c.profile)
-		cmd.Env = append(cmd.Env, nd.joinEnv...)
+		cmd.Env = append(cmd.Env, nd.env...)
 		cmd.Stdout, cmd.Stderr = logf, logf
 		if err := cmd.Start(); err != nil {
 			logf.Close()
@@ -452,7 +458,7 @@ func TestProcessThreeNodesFormElectAndSurviveLeaderKill(t *testing.T) {
 	}
 	var failed []string
 	for _, ch := range rep.Checks {
-		if !ch.OK {
+		if !ch.OK && !ch.Warning { // node names do not resolve here: warnings
 			failed = append(failed, ch.Check)
 		}
 	}

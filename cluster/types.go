@@ -79,6 +79,9 @@ type ClusterInfo struct {
 	// Destroyed is set by `sofsctl cluster destroy`: every node takes its resources offline and
 	// waits to be told to wipe its cluster identity.
 	Destroyed bool `json:"destroyed,omitempty"`
+	// AccessPoint is the DNS name clients use for the cluster's file service, if one is
+	// configured; `cluster validate` checks that every node resolves it.
+	AccessPoint string `json:"access_point,omitempty"`
 }
 
 // Node is one cluster member.

@@ -254,18 +254,19 @@ func init() {
 	}
 	events.Flags().BoolVarP(&follow, "follow", "f", false, "keep streaming")
 
-	var tie, profile, witness string
+	var tie, profile, witness, accessPoint string
 	set := &cobra.Command{
 		Use:   "set",
 		Short: "set cluster options (tie-breaker node, failure detection profile, witness)",
 		RunE: func(*cobra.Command, []string) error {
-			_, err := propose(cluster.Command{Op: cluster.OpSetClusterOptions, Cluster: &cluster.ClusterInfo{TieBreaker: tie, Profile: profile, Witness: witness}})
+			_, err := propose(cluster.Command{Op: cluster.OpSetClusterOptions, Cluster: &cluster.ClusterInfo{TieBreaker: tie, Profile: profile, Witness: witness, AccessPoint: accessPoint}})
 			return err
 		},
 	}
 	set.Flags().StringVar(&tie, "tie-breaker", "", "node that keeps its vote in a 50/50 split without a witness")
 	set.Flags().StringVar(&profile, "profile", "", "failure detection profile recorded for nodes (default, fast)")
 	set.Flags().StringVar(&witness, "witness", "", "witness node ID (a `sofsd witness` member), or - to clear")
+	set.Flags().StringVar(&accessPoint, "access-point", "", "DNS name clients use for the cluster (checked by validate), or - to clear")
 
 	var updCmd string
 	var maxFailed int
@@ -344,7 +345,7 @@ func init() {
 	var maxSkew time.Duration
 	validate := &cobra.Command{
 		Use:   "validate",
-		Short: "check reachability between all nodes, versions, kernels and clock skew",
+		Short: "check reachability between all nodes, versions, kernels, clock skew, name resolution and node probes (shared disks)",
 		RunE: func(*cobra.Command, []string) error {
 			id, err := cluster.LoadClientDir(clusterCreds)
 			if err != nil {
@@ -360,7 +361,10 @@ func init() {
 				fmt.Fprintln(w, "CHECK\tRESULT\tDETAIL")
 				for _, c := range rep.Checks {
 					res := "ok"
-					if !c.OK {
+					switch {
+					case c.Warning:
+						res = "WARNING"
+					case !c.OK:
 						res = "FAILED"
 					}
 					fmt.Fprintf(w, "%s\t%s\t%s\n", c.Check, res, c.Detail)
@@ -369,7 +373,7 @@ func init() {
 				return err
 			}
 			if rep.Failed > 0 {
-				return fmt.Errorf("%d checks failed", rep.Failed)
+				return fmt.Errorf("%d checks failed, %d warnings", rep.Failed, rep.Warnings)
 			}
 			return nil
 		},
