@@ -82,7 +82,7 @@ func joinFromEnv() error {
 
 type procNode struct {
 	id, addr, dir string
-	ns            string // network namespace the node runs in ("" for the host's loopback)
+	ns            string   // network namespace the node runs in ("" for the host's loopback)
 	env           []string // extra environment for the node process
 	witness       bool
 	supervise     atomic.Bool
