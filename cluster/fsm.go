@@ -22,6 +22,7 @@ const (
 	OpDestroyCluster    Op = "destroy-cluster"
 	OpPutNode           Op = "put-node"
 	OpSetNodeState      Op = "set-node-state"
+	OpSetNodeVersion    Op = "set-node-version" // Node.ID, Node.Version, Node.Level: what the node runs after an upgrade
 	OpSetVote           Op = "set-vote"
 	OpRemoveNode        Op = "remove-node"
 	OpPutNetwork        Op = "put-network"
@@ -225,6 +226,16 @@ func apply(s *State, c *Command) (Result, *Event) {
 		}
 		s.Nodes[n.ID] = &n
 		return Result{}, &Event{Name: n.ID, Detail: "node " + string(n.State)}
+	case OpSetNodeVersion:
+		if c.Node == nil {
+			return fail("missing node")
+		}
+		n, ok := s.Nodes[c.Node.ID]
+		if !ok {
+			return fail("no node %q", c.Node.ID)
+		}
+		n.Version, n.Level = c.Node.Version, c.Node.Level
+		return Result{}, &Event{Name: n.ID, Detail: fmt.Sprintf("node runs version %s (level %d)", n.Version, n.Level)}
 	case OpSetNodeState:
 		n, ok := s.Nodes[c.Name]
 		if !ok {

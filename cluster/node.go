@@ -144,6 +144,9 @@ type NodeConfig struct {
 	Log      *slog.Logger
 	// MaxDrainMoves bounds concurrent drain moves (default 2).
 	MaxDrainMoves int
+	// Level is the functional level this node speaks (default ProtocolLevel); tests run
+	// rolling upgrades with it.
+	Level int
 	// LookupHost resolves names for `cluster validate` (default net.DefaultResolver.LookupHost).
 	LookupHost func(ctx context.Context, host string) ([]string, error)
 	// Probes are extra checks `cluster validate` runs on every node, supplied by other packages
@@ -425,24 +428,39 @@ func (c *Client) propose1(ctx context.Context, cmd Command) (Result, error) {
 	return r, err
 }
 
-// bootstrapOnce initialises the config DB on the first node once it leads.
+// bootstrapOnce initialises the config DB on the first node once it leads, keeps this node's
+// recorded version and level current (after an upgrade), and on the leader raises the
+// cluster's functional level once every node speaks a higher one.
 func (n *Daemon) bootstrapOnce(ctx context.Context) {
-	if !n.store.IsLeader() {
-		return
-	}
-	var named, registered, evicted bool
+	var named, registered, stale, evicted bool
+	var level, raiseTo int
 	n.store.Read(func(s *State) {
 		named = s.Cluster.Name != ""
 		nd, ok := s.Nodes[n.meta.ID]
-		registered = ok && nd.Version == Version
+		registered = ok
+		stale = ok && (nd.Version != Version || nd.Level != n.level())
 		if ok {
 			n.wasMember.Store(true)
 		}
 		// Gone from the DB after being in it: evicted. Registering again would undo that.
 		evicted = !ok && n.wasMember.Load()
+		level, raiseTo = s.Cluster.FunctionalLevel, CommonFunctionalLevel(s)
 	})
 	if evicted {
 		return
+	}
+	if stale {
+		if _, err := n.Propose(ctx, Command{Op: OpSetNodeVersion, Node: &Node{ID: n.meta.ID, Version: Version, Level: n.level()}}); err == nil {
+			n.log.Info("recorded this node's version", "component", "NODE", "version", Version, "level", n.level())
+		}
+	}
+	if !n.store.IsLeader() {
+		return
+	}
+	if named && raiseTo > level {
+		if _, err := n.store.Apply(ctx, Command{Op: OpSetClusterOptions, Now: time.Now(), Cluster: &ClusterInfo{FunctionalLevel: raiseTo}}); err == nil {
+			n.log.Info("every node speaks a higher level: functional level raised", "component", "NODE", "from", level, "to", raiseTo)
+		}
 	}
 	if !named && n.meta.Bootstrap {
 		caCert, err1 := os.ReadFile(filepath.Join(n.cfg.DataDir, "ca.crt"))
@@ -465,8 +483,29 @@ func (n *Daemon) bootstrapOnce(ctx context.Context) {
 		}
 	}
 	if !registered {
-		n.store.Apply(ctx, Command{Op: OpPutNode, Now: time.Now(), Node: &Node{ID: n.meta.ID, Addr: n.meta.Addr, State: NodeUp, Vote: true, Witness: n.meta.Witness, Version: Version, Level: ProtocolLevel}})
+		n.store.Apply(ctx, Command{Op: OpPutNode, Now: time.Now(), Node: &Node{ID: n.meta.ID, Addr: n.meta.Addr, State: NodeUp, Vote: true, Witness: n.meta.Witness, Version: Version, Level: n.level()}})
 	}
+}
+
+// level is the functional level this node speaks.
+func (n *Daemon) level() int {
+	if n.cfg.Level != 0 {
+		return n.cfg.Level
+	}
+	return ProtocolLevel
+}
+
+// CommonFunctionalLevel is the highest level every node in s speaks (0 without nodes): the
+// cluster runs at it once the leader raises FunctionalLevel. A node that is down counts
+// with the level it last reported, so the level rises only when every member has upgraded.
+func CommonFunctionalLevel(s *State) int {
+	lowest := 0
+	for _, nd := range s.Nodes {
+		if lowest == 0 || nd.Level < lowest {
+			lowest = nd.Level
+		}
+	}
+	return lowest
 }
 
 // gossipJoin (re)joins the failure detector to every node the config DB knows, so a node

@@ -44,6 +44,9 @@ func runTestNode() int {
 		return 1
 	}
 	cfg := NodeConfig{DataDir: os.Getenv("SOFS_NODE_DIR"), Profile: os.Getenv("SOFS_NODE_PROFILE"), Join: join, Timing: FastTiming, Log: log}
+	if lv := os.Getenv("SOFS_NODE_LEVEL"); lv != "" {
+		fmt.Sscan(lv, &cfg.Level)
+	}
 	if disks, ok := os.LookupEnv("SOFS_NODE_DISKS"); ok {
 		// A toy validation probe, as the marker is a toy resource: the shared disks this
 		// node "sees".
