@@ -282,7 +282,7 @@ func requestJoin(ctx context.Context, addr string, req joinRequest) (*joinRespon
 	defer resp.Body.Close()
 	if resp.StatusCode != 200 {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		return nil, fmt.Errorf("join via %s refused: %s", addr, strings.TrimSpace(string(msg)))
+		return nil, fmt.Errorf("join via %s refused: %w", addr, &APIError{Status: resp.StatusCode, Msg: strings.TrimSpace(string(msg))})
 	}
 	var out joinResponse
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {

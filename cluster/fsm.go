@@ -192,26 +192,14 @@ func apply(s *State, c *Command) (Result, *Event) {
 				return fail("node %q is not a witness: run a witness with `sofsd witness` and join it first", c.Cluster.Witness)
 			}
 		}
-		switch c.Cluster.Witness {
-		case "":
-		case "-":
-			s.Cluster.Witness = ""
-		default:
-			s.Cluster.Witness = c.Cluster.Witness
-		}
+		setOrClear(&s.Cluster.Witness, c.Cluster.Witness)
 		if c.Cluster.TieBreaker != "" {
 			s.Cluster.TieBreaker = c.Cluster.TieBreaker
 		}
 		if c.Cluster.Profile != "" {
 			s.Cluster.Profile = c.Cluster.Profile
 		}
-		switch c.Cluster.AccessPoint {
-		case "":
-		case "-":
-			s.Cluster.AccessPoint = ""
-		default:
-			s.Cluster.AccessPoint = c.Cluster.AccessPoint
-		}
+		setOrClear(&s.Cluster.AccessPoint, c.Cluster.AccessPoint)
 		if c.Cluster.FunctionalLevel > s.Cluster.FunctionalLevel {
 			s.Cluster.FunctionalLevel = c.Cluster.FunctionalLevel
 		}
@@ -495,6 +483,17 @@ func reasonSuffix(r string) string {
 		return ""
 	}
 	return ": " + r
+}
+
+// setOrClear applies an option value: "" keeps the old one, "-" clears it.
+func setOrClear(dst *string, v string) {
+	switch v {
+	case "":
+	case "-":
+		*dst = ""
+	default:
+		*dst = v
+	}
 }
 
 func sortedKeys[V any](m map[string]V) []string {

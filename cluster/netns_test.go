@@ -246,17 +246,7 @@ func TestNetnsPartitionMinorityOfflineMajorityOnline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	markerLog := filepath.Join(t.TempDir(), "marker.log")
-	for _, nd := range c.nodes {
-		pol := DefaultPolicy()
-		pol.PreferredOwners = []string{nd.id}
-		g := "g-" + nd.id
-		if _, err := c.propose(ctx, Command{Op: OpPutGroup, Group: &Group{Name: g, Policy: pol}}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.propose(ctx, Command{Op: OpPutResource, Resource: &Resource{Name: "r-" + nd.id, Group: g, Type: MarkerTypeName, Props: map[string]string{"log": markerLog}}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c.markerGroupPerNode(ctx, markerLog)
 	c.waitFor("every group online on its preferred node", 30*time.Second, func(ctx context.Context) bool {
 		s, err := c.client(c.nodes[0]).State(ctx)
 		if err != nil || len(s.Groups) != 3 {

@@ -158,6 +158,14 @@ type NodeConfig struct {
 // NodeProbe is one node-local validation check: a detail line, or why it failed.
 type NodeProbe func(ctx context.Context) (detail string, err error)
 
+// WithDefaultPort returns addr, with the cluster port (3343) added when it names no port.
+func WithDefaultPort(addr string) string {
+	if strings.Contains(addr, ":") {
+		return addr
+	}
+	return fmt.Sprintf("%s:%d", addr, DefaultPort)
+}
+
 // Daemon is a running cluster node (or witness).
 type Daemon struct {
 	cfg     NodeConfig
@@ -463,13 +471,14 @@ func (n *Daemon) bootstrapOnce(ctx context.Context) {
 		}
 	}
 	if !named && n.meta.Bootstrap {
-		caCert, err1 := os.ReadFile(filepath.Join(n.cfg.DataDir, "ca.crt"))
-		caKey, err2 := os.ReadFile(filepath.Join(n.cfg.DataDir, "ca.key"))
-		if err := errors.Join(err1, err2); err != nil {
+		caCert, err := os.ReadFile(filepath.Join(n.cfg.DataDir, "ca.crt"))
+		if err != nil {
 			n.log.Error("cannot bootstrap cluster", "err", err)
 			return
 		}
-		if _, err := n.store.Apply(ctx, Command{Op: OpInitCluster, Now: time.Now(), Cluster: &ClusterInfo{Name: n.meta.Cluster, CACert: caCert, CAKey: caKey, FunctionalLevel: ProtocolLevel, Profile: n.profile.Name}}); err != nil {
+		// The CA key stays in this node's data dir: the config DB (and so every node's raft
+		// log and snapshots) carries only the certificate.
+		if _, err := n.store.Apply(ctx, Command{Op: OpInitCluster, Now: time.Now(), Cluster: &ClusterInfo{Name: n.meta.Cluster, CACert: caCert, FunctionalLevel: ProtocolLevel, Profile: n.profile.Name}}); err != nil {
 			n.log.Error("cannot bootstrap cluster", "err", err)
 			return
 		}
@@ -483,7 +492,7 @@ func (n *Daemon) bootstrapOnce(ctx context.Context) {
 		}
 	}
 	if !registered {
-		n.store.Apply(ctx, Command{Op: OpPutNode, Now: time.Now(), Node: &Node{ID: n.meta.ID, Addr: n.meta.Addr, State: NodeUp, Vote: true, Witness: n.meta.Witness, Version: Version, Level: n.level()}})
+		n.store.Apply(ctx, Command{Op: OpPutNode, Now: time.Now(), Node: &Node{ID: n.meta.ID, Addr: n.meta.Addr, State: NodeUp, Vote: true, Witness: n.meta.Witness, Version: Version, Level: n.level(), Signer: n.caKey() != nil}})
 	}
 }
 
@@ -900,10 +909,34 @@ func (n *Daemon) admitJoin(ctx context.Context, req joinRequest) (*joinResponse,
 	if old, ok := st.Nodes[req.ID]; ok && old.Addr != req.Addr {
 		return nil, fmt.Errorf("join: node id %s is already a member at %s", req.ID, old.Addr)
 	}
+	caKey := st.Cluster.CAKey // clusters created before signers existed
+	if caKey == nil {
+		caKey = n.caKey()
+	}
+	if caKey == nil {
+		// Not a signer: hand the whole request (token unspent) to one that is.
+		var errs []error
+		for _, id := range st.SortedNodes() {
+			nd := st.Nodes[id]
+			if !nd.Signer || id == n.meta.ID {
+				continue
+			}
+			resp, err := requestJoin(ctx, nd.Addr, req)
+			if err == nil {
+				return resp, nil
+			}
+			var ae *APIError
+			if errors.As(err, &ae) {
+				return nil, err // the signer refused: its reason stands
+			}
+			errs = append(errs, fmt.Errorf("%s: %w", id, err))
+		}
+		return nil, fmt.Errorf("join: no node holding the cluster CA key (a signer) is reachable: %w", errors.Join(errs...))
+	}
 	if _, err := n.Propose(ctx, Command{Op: OpUseToken, Key: hash, Now: time.Now()}); err != nil {
 		return nil, fmt.Errorf("join: %w", err)
 	}
-	ca, err := ParseCA(st.Cluster.CACert, st.Cluster.CAKey)
+	ca, err := ParseCA(st.Cluster.CACert, caKey)
 	if err != nil {
 		return nil, err
 	}
@@ -914,7 +947,16 @@ func (n *Daemon) admitJoin(ctx context.Context, req joinRequest) (*joinResponse,
 	if _, err := n.Propose(ctx, Command{Op: OpPutNode, Node: &Node{ID: req.ID, Addr: req.Addr, State: NodeJoining, Witness: req.Witness, Version: req.Version, Level: req.Level}}); err != nil {
 		return nil, fmt.Errorf("join: %w", err)
 	}
-	return &joinResponse{Cert: cert, CA: st.Cluster.CACert, GossipKey: gossipKey(st.Cluster.CACert, st.Cluster.CAKey), Cluster: st.Cluster.Name}, nil
+	return &joinResponse{Cert: cert, CA: st.Cluster.CACert, GossipKey: gossipKey(st.Cluster.CACert, caKey), Cluster: st.Cluster.Name}, nil
+}
+
+// caKey is the CA private key in this node's data dir, or nil on a node that is no signer.
+func (n *Daemon) caKey() []byte {
+	k, err := os.ReadFile(filepath.Join(n.cfg.DataDir, "ca.key"))
+	if err != nil {
+		return nil
+	}
+	return k
 }
 
 func major(v string) string {

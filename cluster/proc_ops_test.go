@@ -244,16 +244,7 @@ func TestProcessSofsctlDestroy(t *testing.T) {
 		t.Fatalf("wipe of a live node: %v", err)
 	}
 	markerLog := filepath.Join(t.TempDir(), "marker.log")
-	for _, nd := range c.nodes {
-		pol := DefaultPolicy()
-		pol.PreferredOwners = []string{nd.id}
-		if _, err := c.propose(ctx, Command{Op: OpPutGroup, Group: &Group{Name: "g-" + nd.id, Policy: pol}}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.propose(ctx, Command{Op: OpPutResource, Resource: &Resource{Name: "r-" + nd.id, Group: "g-" + nd.id, Type: MarkerTypeName, Props: map[string]string{"log": markerLog}}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c.markerGroupPerNode(ctx, markerLog)
 	c.waitFor("every marker online", 30*time.Second, func(ctx context.Context) bool {
 		recs := readMarkerLog(t, markerLog)
 		for _, nd := range c.nodes {

@@ -391,17 +391,7 @@ func TestProcessThreeNodesFormElectAndSurviveLeaderKill(t *testing.T) {
 	markerLog := filepath.Join(t.TempDir(), "marker.log")
 	l := c.leader()
 	// One group per node, each preferring its node, so the leader surely owns one.
-	for _, nd := range c.nodes {
-		pol := DefaultPolicy()
-		pol.PreferredOwners = []string{nd.id}
-		g := "g-" + nd.id
-		if _, err := c.propose(ctx, Command{Op: OpPutGroup, Group: &Group{Name: g, Policy: pol}}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.propose(ctx, Command{Op: OpPutResource, Resource: &Resource{Name: "r-" + nd.id, Group: g, Type: MarkerTypeName, Props: map[string]string{"log": markerLog}}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c.markerGroupPerNode(ctx, markerLog)
 	if _, err := c.propose(ctx, Command{Op: OpSetProp, Key: "config", Value: "kept"}); err != nil {
 		t.Fatal(err)
 	}
@@ -479,4 +469,21 @@ func TestProcessThreeNodesFormElectAndSurviveLeaderKill(t *testing.T) {
 		s, err := c.client(l2).State(ctx)
 		return err == nil && s.Nodes[l.id].State == NodeUp
 	})
+}
+
+// markerGroupPerNode creates group g-N with marker resource r-N (logging to markerLog) for
+// every node N, each preferring its node.
+func (c *procCluster) markerGroupPerNode(ctx context.Context, markerLog string) {
+	c.t.Helper()
+	for _, nd := range c.nodes {
+		pol := DefaultPolicy()
+		pol.PreferredOwners = []string{nd.id}
+		g := "g-" + nd.id
+		if _, err := c.propose(ctx, Command{Op: OpPutGroup, Group: &Group{Name: g, Policy: pol}}); err != nil {
+			c.t.Fatal(err)
+		}
+		if _, err := c.propose(ctx, Command{Op: OpPutResource, Resource: &Resource{Name: "r-" + nd.id, Group: g, Type: MarkerTypeName, Props: map[string]string{"log": markerLog}}}); err != nil {
+			c.t.Fatal(err)
+		}
+	}
 }

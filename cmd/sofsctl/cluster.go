@@ -88,9 +88,7 @@ func init() {
 		Use:   "create",
 		Short: "create a cluster CA and the first node's identity in --data (start it with `sofsd node --data`)",
 		RunE: func(*cobra.Command, []string) error {
-			if !strings.Contains(addr, ":") {
-				addr = fmt.Sprintf("%s:%d", addr, cluster.DefaultPort)
-			}
+			addr = cluster.WithDefaultPort(addr)
 			if err := cluster.CreateCluster(data, name, id, addr); err != nil {
 				return err
 			}
@@ -386,9 +384,7 @@ func init() {
 		Use:   "join",
 		Short: "get this node's certificate with a one-time token into --data (start it with `sofsd node --data`, or `sofsd witness` with --witness)",
 		RunE: func(*cobra.Command, []string) error {
-			if !strings.Contains(jAddr, ":") {
-				jAddr = fmt.Sprintf("%s:%d", jAddr, cluster.DefaultPort)
-			}
+			jAddr = cluster.WithDefaultPort(jAddr)
 			ctx, cancel := opCtx()
 			defer cancel()
 			if err := cluster.JoinCluster(ctx, jData, jID, jAddr, jVia, jToken, jWitness); err != nil {

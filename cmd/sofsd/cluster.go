@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -65,10 +64,7 @@ func runClusterNode(ctx context.Context, f *nodeFlags, witness bool) error {
 		if id == "" {
 			id, _ = os.Hostname()
 		}
-		listen := f.listen
-		if !strings.Contains(listen, ":") {
-			listen = fmt.Sprintf("%s:%d", listen, cluster.DefaultPort)
-		}
+		listen := cluster.WithDefaultPort(f.listen)
 		jctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err := cluster.JoinCluster(jctx, f.data, id, listen, f.via, f.token, witness)
 		cancel()
