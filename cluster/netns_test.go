@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -426,17 +425,30 @@ func TestNetnsColdStartWithoutDNS(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if _, err := c.propose(ctx, Command{Op: OpSetClusterOptions, Cluster: &ClusterInfo{AccessPoint: "sofs-ap"}}); err != nil {
-		t.Fatal(err)
+	// validate reads the config DB of the node it asks (n1): wait until n1 has applied the
+	// access point.
+	setAccessPoint := func(ap string) {
+		if _, err := c.propose(ctx, Command{Op: OpSetClusterOptions, Cluster: &ClusterInfo{AccessPoint: ap}}); err != nil {
+			t.Fatal(err)
+		}
+		c.waitFor("n1 knows access point "+ap, 10*time.Second, func(ctx context.Context) bool {
+			s, err := c.client(c.nodes[0]).State(ctx)
+			return err == nil && s.Cluster.AccessPoint == ap
+		})
 	}
-	rep, err := validateVia(ctx, c.admin, c.nodes[0].addr, 2*time.Second, lab.dialer())
-	if err != nil {
-		t.Fatal(err)
+	validate := func() (*ValidationReport, map[string]ValidationCheck) {
+		rep, err := validateVia(ctx, c.admin, c.nodes[0].addr, 2*time.Second, lab.dialer())
+		if err != nil {
+			t.Fatal(err)
+		}
+		checks := map[string]ValidationCheck{}
+		for _, ch := range rep.Checks {
+			checks[ch.Check] = ch
+		}
+		return rep, checks
 	}
-	checks := map[string]ValidationCheck{}
-	for _, ch := range rep.Checks {
-		checks[ch.Check] = ch
-	}
+	setAccessPoint("sofs-ap")
+	rep, checks := validate()
 	for _, from := range []string{"n1", "n2", "n3"} {
 		for _, to := range []string{"n1", "n2"} {
 			if ch := checks["resolve node "+to+" on "+from]; !ch.OK || !strings.Contains(ch.Detail, lab.node(to).ip) {
@@ -466,14 +478,9 @@ func TestNetnsColdStartWithoutDNS(t *testing.T) {
 		}
 	}
 	// An access point nobody resolves is a failure, not a warning.
-	if _, err := c.propose(ctx, Command{Op: OpSetClusterOptions, Cluster: &ClusterInfo{AccessPoint: "sofs-nowhere"}}); err != nil {
-		t.Fatal(err)
-	}
-	rep, err = validateVia(ctx, c.admin, c.nodes[0].addr, 2*time.Second, lab.dialer())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ch := rep.Checks[slices.IndexFunc(rep.Checks, func(ch ValidationCheck) bool { return ch.Check == "resolve access point sofs-nowhere on n2" })]; ch.OK || ch.Warning || !strings.Contains(ch.Detail, "clients cannot find the cluster") {
+	setAccessPoint("sofs-nowhere")
+	_, checks = validate()
+	if ch, ok := checks["resolve access point sofs-nowhere on n2"]; !ok || ch.OK || ch.Warning || !strings.Contains(ch.Detail, "clients cannot find the cluster") {
 		t.Errorf("unresolvable access point: %+v", ch)
 	}
 }

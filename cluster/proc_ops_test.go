@@ -107,12 +107,12 @@ func TestProcessSofsctlJoinLeaveEvict(t *testing.T) {
 	if !strings.Contains(out, "draining n4: 1 of 1 groups moved") || !strings.Contains(out, "n4 left the cluster") {
 		t.Fatalf("leave output:\n%s", out)
 	}
-	s, err := c.client(n1).State(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.Nodes["n4"] != nil || s.Groups["g4"].Owner == "n4" {
-		t.Fatalf("after leave: n4 %+v, g4 owner %s", s.Nodes["n4"], s.Groups["g4"].Owner)
+	c.waitFor("n1 applied the removal of n4", 10*time.Second, func(ctx context.Context) bool {
+		s, err := c.client(n1).State(ctx)
+		return err == nil && s.Nodes["n4"] == nil
+	})
+	if s, err := c.client(n1).State(ctx); err != nil || s.Groups["g4"].Owner == "n4" {
+		t.Fatalf("after leave: g4 owner %s (%v)", s.Groups["g4"].Owner, err)
 	}
 	for _, nd := range c.nodes[:3] {
 		st, err := c.client(nd).Status(ctx)
@@ -143,7 +143,11 @@ func TestProcessSofsctlJoinLeaveEvict(t *testing.T) {
 		return true
 	})
 	c.mustSofsctl(t, n1, "node", "evict", "n3")
-	c.waitFor("n3 out of raft", 30*time.Second, func(ctx context.Context) bool {
+	c.waitFor("n3 out of the config DB and raft", 30*time.Second, func(ctx context.Context) bool {
+		s, err := c.client(n1).State(ctx)
+		if err != nil || s.Nodes["n3"] != nil {
+			return false
+		}
 		st, err := c.client(n1).Status(ctx)
 		return err == nil && !slices.Contains(st.Servers, "n3") && len(st.Servers) == 2
 	})
@@ -165,10 +169,15 @@ func TestProcessSofsctlSetWitnessAndResourceOnlineOffline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	n1 := c.nodes[0]
-	c.mustSofsctl(t, n1, "cluster", "set-witness", "w")
-	if s, err := c.client(n1).State(ctx); err != nil || s.Cluster.Witness != "w" {
-		t.Fatalf("witness after set-witness w: %q %v", s.Cluster.Witness, err)
+	// sofsctl returns once the leader committed; n1 applies it a moment later.
+	witnessOnN1 := func(want string) {
+		c.waitFor("n1 records witness "+want, 10*time.Second, func(ctx context.Context) bool {
+			s, err := c.client(n1).State(ctx)
+			return err == nil && s.Cluster.Witness == want
+		})
 	}
+	c.mustSofsctl(t, n1, "cluster", "set-witness", "w")
+	witnessOnN1("w")
 	if out, err := c.sofsctl(t, n1, "cluster", "set-witness", "n2"); err == nil || !strings.Contains(out, `node "n2" is not a witness`) {
 		t.Fatalf("set-witness to a plain node: %v\n%s", err, out)
 	}
@@ -176,9 +185,7 @@ func TestProcessSofsctlSetWitnessAndResourceOnlineOffline(t *testing.T) {
 		t.Fatalf("set-witness to a stranger: %v\n%s", err, out)
 	}
 	c.mustSofsctl(t, n1, "cluster", "set-witness", "-")
-	if s, err := c.client(n1).State(ctx); err != nil || s.Cluster.Witness != "" {
-		t.Fatalf("witness after set-witness -: %q %v", s.Cluster.Witness, err)
-	}
+	witnessOnN1("")
 
 	markerLog := filepath.Join(t.TempDir(), "marker.log")
 	c.mustSofsctl(t, n1, "group", "create", "g")
