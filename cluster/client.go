@@ -28,10 +28,13 @@ type Client struct {
 }
 
 // NewClient returns a client for the node at addr using identity id.
-func NewClient(id *TLSIdentity, addr string) *Client {
+func NewClient(id *TLSIdentity, addr string) *Client { return newClientVia(id, addr, nil) }
+
+// newClientVia is NewClient over TCP connections from raw (nil: the host's network).
+func newClientVia(id *TLSIdentity, addr string, raw rawDialer) *Client {
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return dialTag(ctx, id, addr, tagAdmin)
+			return dialTagVia(ctx, id, addr, tagAdmin, raw)
 		},
 		MaxIdleConnsPerHost: 4,
 	}
@@ -110,6 +113,7 @@ type NodeStatus struct {
 	Version     string            `json:"version"`
 	Members     []string          `json:"members"`
 	Voters      []string          `json:"voters"`
+	Servers     []string          `json:"servers"` // every member of the raft configuration, voting or not
 	Refusals    map[string]string `json:"refusals,omitempty"`
 	StartedAt   time.Time         `json:"started_at"`
 }
@@ -278,7 +282,7 @@ func requestJoin(ctx context.Context, addr string, req joinRequest) (*joinRespon
 	defer resp.Body.Close()
 	if resp.StatusCode != 200 {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		return nil, fmt.Errorf("join via %s refused: %s", addr, strings.TrimSpace(string(msg)))
+		return nil, fmt.Errorf("join via %s refused: %w", addr, &APIError{Status: resp.StatusCode, Msg: strings.TrimSpace(string(msg))})
 	}
 	var out joinResponse
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {

@@ -160,6 +160,8 @@ type groupView struct {
 	res   map[string]Resource
 	order []string // dependency order: dependencies first
 	exist bool
+	// destroyed: the cluster is being destroyed, nothing may run.
+	destroyed bool
 }
 
 func (w *groupWorker) view() groupView {
@@ -169,7 +171,7 @@ func (w *groupWorker) view() groupView {
 		if !ok {
 			return
 		}
-		v.exist, v.g, v.res = true, *g, map[string]Resource{}
+		v.exist, v.g, v.res, v.destroyed = true, *g, map[string]Resource{}, s.Cluster.Destroyed
 		for _, r := range s.GroupResources(w.name) {
 			v.res[r] = *s.Resources[r]
 		}
@@ -222,10 +224,12 @@ func (w *groupWorker) step() {
 	}
 	g := v.g
 	lease := w.c.leaseHeld()
-	want := lease && g.Owner == me && g.PrevOwner == "" && (g.State == GroupPending || g.State == GroupOnline)
+	want := lease && !v.destroyed && g.Owner == me && g.PrevOwner == "" && (g.State == GroupPending || g.State == GroupOnline)
 	if !want {
 		why := "owner is " + g.Owner
 		switch {
+		case v.destroyed:
+			why = "cluster destroyed"
 		case !lease:
 			why = "quorum lease lost"
 		case g.Owner == me && g.State == GroupFailed:
@@ -243,9 +247,32 @@ func (w *groupWorker) step() {
 	if now.Before(w.retryAt) {
 		return
 	}
+	// Resources the administrator took offline, and what depends on them, stay offline.
+	held := adminHeld(v.res)
+	for i := len(v.order) - 1; i >= 0; i-- {
+		name := v.order[i]
+		if !held[name] {
+			continue
+		}
+		r := v.res[name]
+		if err := w.offlineOne(r, g.Epoch); err != nil {
+			w.propose(Command{Op: OpSetResourceState, Name: name, Target: me, Epoch: g.Epoch, ResSt: ResourceOnline, Reason: "refused to go offline: " + err.Error()})
+			continue
+		}
+		if r.State != ResourceOffline {
+			why := "taken offline by administrator"
+			if !r.AdminOffline {
+				why = "depends on a resource taken offline by administrator"
+			}
+			w.propose(Command{Op: OpSetResourceState, Name: name, Target: me, Epoch: g.Epoch, ResSt: ResourceOffline, Reason: why})
+		}
+	}
 	// Bring resources online in dependency order.
 	for _, name := range v.order {
 		r := v.res[name]
+		if held[name] {
+			continue
+		}
 		if ep, ok := w.online[name]; ok {
 			if ep != g.Epoch {
 				w.online[name] = g.Epoch // same continuous run, now under the new epoch
@@ -282,6 +309,9 @@ func (w *groupWorker) step() {
 	// Health checks that are due.
 	for _, name := range v.order {
 		r := v.res[name]
+		if held[name] {
+			continue
+		}
 		t, ok := w.c.reg.get(r.Type)
 		if !ok {
 			continue
@@ -335,17 +365,34 @@ func (w *groupWorker) fail(g Group, name, reason string) {
 	w.offlineAll(g.Epoch, "failed")
 }
 
-// offlineDependents takes name and every resource depending on it (transitively) offline.
-func (w *groupWorker) offlineDependents(epoch uint64, v groupView, name string) {
-	down := map[string]bool{name: true}
-	for changed := true; changed; {
+// adminHeld is the set of resources that must stay offline: those the administrator took
+// offline and, transitively, every resource depending on one of them.
+func adminHeld(res map[string]Resource) map[string]bool {
+	held := map[string]bool{}
+	for n, r := range res {
+		if r.AdminOffline {
+			held[n] = true
+		}
+	}
+	return withDependents(res, held)
+}
+
+// withDependents adds to set every resource that depends, transitively, on one in it.
+func withDependents(res map[string]Resource, set map[string]bool) map[string]bool {
+	for changed := len(set) > 0; changed; {
 		changed = false
-		for n, r := range v.res {
-			if !down[n] && slices.ContainsFunc(r.DependsOn, func(d string) bool { return down[d] }) {
-				down[n], changed = true, true
+		for n, r := range res {
+			if !set[n] && slices.ContainsFunc(r.DependsOn, func(d string) bool { return set[d] }) {
+				set[n], changed = true, true
 			}
 		}
 	}
+	return set
+}
+
+// offlineDependents takes name and every resource depending on it (transitively) offline.
+func (w *groupWorker) offlineDependents(epoch uint64, v groupView, name string) {
+	down := withDependents(v.res, map[string]bool{name: true})
 	for i := len(v.order) - 1; i >= 0; i-- {
 		if n := v.order[i]; down[n] {
 			w.offlineOne(v.res[n], epoch)

@@ -19,8 +19,10 @@ type Op string
 const (
 	OpInitCluster       Op = "init-cluster"
 	OpSetClusterOptions Op = "set-cluster-options"
+	OpDestroyCluster    Op = "destroy-cluster"
 	OpPutNode           Op = "put-node"
 	OpSetNodeState      Op = "set-node-state"
+	OpSetNodeVersion    Op = "set-node-version" // Node.ID, Node.Version, Node.Level: what the node runs after an upgrade
 	OpSetVote           Op = "set-vote"
 	OpRemoveNode        Op = "remove-node"
 	OpPutNetwork        Op = "put-network"
@@ -30,6 +32,7 @@ const (
 	OpGroupReleased     Op = "group-released"
 	OpSetGroupState     Op = "set-group-state"
 	OpPutResource       Op = "put-resource"
+	OpSetResourceAdmin  Op = "set-resource-admin" // Name, Value "offline" or "online": the administrator's wish
 	OpRemoveResource    Op = "remove-resource"
 	OpSetResourceState  Op = "set-resource-state"
 	OpPutResourceType   Op = "put-resource-type"
@@ -173,28 +176,30 @@ func apply(s *State, c *Command) (Result, *Event) {
 		}
 		s.Cluster = *c.Cluster
 		return Result{}, &Event{Name: c.Cluster.Name, Detail: "cluster created"}
+	case OpDestroyCluster:
+		s.Cluster.Destroyed = true
+		return Result{}, &Event{Name: s.Cluster.Name, Detail: "cluster destroyed: every resource goes offline"}
 	case OpSetClusterOptions:
 		if c.Cluster == nil {
 			return fail("missing cluster")
 		}
 		if c.Cluster.Witness != "" {
-			if _, ok := s.Nodes[c.Cluster.Witness]; !ok && c.Cluster.Witness != "-" {
+			n, ok := s.Nodes[c.Cluster.Witness]
+			if !ok && c.Cluster.Witness != "-" {
 				return fail("witness %q is not a member", c.Cluster.Witness)
 			}
+			if ok && !n.Witness {
+				return fail("node %q is not a witness: run a witness with `sofsd witness` and join it first", c.Cluster.Witness)
+			}
 		}
-		switch c.Cluster.Witness {
-		case "":
-		case "-":
-			s.Cluster.Witness = ""
-		default:
-			s.Cluster.Witness = c.Cluster.Witness
-		}
+		setOrClear(&s.Cluster.Witness, c.Cluster.Witness)
 		if c.Cluster.TieBreaker != "" {
 			s.Cluster.TieBreaker = c.Cluster.TieBreaker
 		}
 		if c.Cluster.Profile != "" {
 			s.Cluster.Profile = c.Cluster.Profile
 		}
+		setOrClear(&s.Cluster.AccessPoint, c.Cluster.AccessPoint)
 		if c.Cluster.FunctionalLevel > s.Cluster.FunctionalLevel {
 			s.Cluster.FunctionalLevel = c.Cluster.FunctionalLevel
 		}
@@ -209,6 +214,16 @@ func apply(s *State, c *Command) (Result, *Event) {
 		}
 		s.Nodes[n.ID] = &n
 		return Result{}, &Event{Name: n.ID, Detail: "node " + string(n.State)}
+	case OpSetNodeVersion:
+		if c.Node == nil {
+			return fail("missing node")
+		}
+		n, ok := s.Nodes[c.Node.ID]
+		if !ok {
+			return fail("no node %q", c.Node.ID)
+		}
+		n.Version, n.Level = c.Node.Version, c.Node.Level
+		return Result{}, &Event{Name: n.ID, Detail: fmt.Sprintf("node runs version %s (level %d)", n.Version, n.Level)}
 	case OpSetNodeState:
 		n, ok := s.Nodes[c.Name]
 		if !ok {
@@ -383,7 +398,7 @@ func apply(s *State, c *Command) (Result, *Event) {
 			return fail("dependency cycle: %s", strings.Join(cyc, " -> "))
 		}
 		if old, ok := s.Resources[r.Name]; ok {
-			r.State, r.Reason, r.Node = old.State, old.Reason, old.Node
+			r.State, r.Reason, r.Node, r.AdminOffline = old.State, old.Reason, old.Node, old.AdminOffline
 		} else {
 			r.State = ResourceOffline
 		}
@@ -411,6 +426,20 @@ func apply(s *State, c *Command) (Result, *Event) {
 		}
 		r.State, r.Reason, r.Node = c.ResSt, c.Reason, c.Target
 		return Result{}, &Event{Name: r.Name, Owner: c.Target, Epoch: g.Epoch, Detail: "resource " + string(r.State) + reasonSuffix(c.Reason)}
+	case OpSetResourceAdmin:
+		r, ok := s.Resources[c.Name]
+		if !ok {
+			return fail("no resource %q", c.Name)
+		}
+		switch c.Value {
+		case "offline":
+			r.AdminOffline = true
+		case "online":
+			r.AdminOffline = false
+		default:
+			return fail("resource %q: want online or offline, not %q", c.Name, c.Value)
+		}
+		return Result{}, &Event{Name: r.Name, Detail: "administrator wants resource " + c.Value}
 	case OpPutResourceType:
 		if c.Type == nil || c.Type.Name == "" {
 			return fail("missing type name")
@@ -454,6 +483,17 @@ func reasonSuffix(r string) string {
 		return ""
 	}
 	return ": " + r
+}
+
+// setOrClear applies an option value: "" keeps the old one, "-" clears it.
+func setOrClear(dst *string, v string) {
+	switch v {
+	case "":
+	case "-":
+		*dst = ""
+	default:
+		*dst = v
+	}
 }
 
 func sortedKeys[V any](m map[string]V) []string {

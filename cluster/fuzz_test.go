@@ -22,6 +22,10 @@ func FuzzFSMApply(f *testing.F) {
 		{Op: OpMoveGroup, Name: "g", Target: "n1"},
 		{Op: OpGroupReleased, Name: "g", Target: "n1", Reason: "busy"},
 		{Op: OpRemoveGroup, Name: "g"},
+		{Op: OpSetResourceAdmin, Name: "a", Value: "offline"},
+		{Op: OpSetNodeVersion, Node: &Node{ID: "n1", Version: "0.2.0", Level: 2}},
+		{Op: OpSetClusterOptions, Cluster: &ClusterInfo{Witness: "n1", AccessPoint: "fs.example", FunctionalLevel: 2}},
+		{Op: OpDestroyCluster},
 	}
 	for _, c := range seeds {
 		b, _ := json.Marshal(c)

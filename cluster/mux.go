@@ -122,9 +122,25 @@ func (m *Mux) handle(raw net.Conn) {
 
 // dialTag opens an mTLS stream to addr for tag.
 func dialTag(ctx context.Context, id *TLSIdentity, addr string, tag byte) (net.Conn, error) {
-	d := tls.Dialer{Config: id.clientConfig()}
-	c, err := d.DialContext(ctx, "tcp", addr)
+	return dialTagVia(ctx, id, addr, tag, nil)
+}
+
+// rawDialer opens the TCP connection under the TLS stream; nil means a plain net.Dialer.
+// Tests inject one that opens sockets inside a network namespace.
+type rawDialer func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// dialTagVia is dialTag over connections from raw.
+func dialTagVia(ctx context.Context, id *TLSIdentity, addr string, tag byte, raw rawDialer) (net.Conn, error) {
+	if raw == nil {
+		raw = (&net.Dialer{}).DialContext
+	}
+	rc, err := raw(ctx, "tcp", addr)
 	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
+	c := tls.Client(rc, id.clientConfig())
+	if err := c.HandshakeContext(ctx); err != nil {
+		rc.Close()
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
 	if _, err := c.Write([]byte{tag}); err != nil {

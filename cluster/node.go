@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -143,6 +144,26 @@ type NodeConfig struct {
 	Log      *slog.Logger
 	// MaxDrainMoves bounds concurrent drain moves (default 2).
 	MaxDrainMoves int
+	// Level is the functional level this node speaks (default ProtocolLevel); tests run
+	// rolling upgrades with it.
+	Level int
+	// LookupHost resolves names for `cluster validate` (default net.DefaultResolver.LookupHost).
+	LookupHost func(ctx context.Context, host string) ([]string, error)
+	// Probes are extra checks `cluster validate` runs on every node, supplied by other packages
+	// (for example the shared disks this node sees). Each returns a detail line; validate also
+	// reports whether the detail is the same on every node.
+	Probes map[string]NodeProbe
+}
+
+// NodeProbe is one node-local validation check: a detail line, or why it failed.
+type NodeProbe func(ctx context.Context) (detail string, err error)
+
+// WithDefaultPort returns addr, with the cluster port (3343) added when it names no port.
+func WithDefaultPort(addr string) string {
+	if strings.Contains(addr, ":") {
+		return addr
+	}
+	return fmt.Sprintf("%s:%d", addr, DefaultPort)
 }
 
 // Daemon is a running cluster node (or witness).
@@ -163,9 +184,16 @@ type Daemon struct {
 	clients   map[string]*Client
 
 	started time.Time
-	logs    *logRing
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	// wasMember is set once this node has seen itself in the config DB.
+	wasMember atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+	// wiped is closed once `cluster destroy` has wiped this node's identity and stopped it.
+	wiped    chan struct{}
+	wipeOnce sync.Once
+	logs     *logRing
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
 }
 
 // StartNode starts the node whose data dir was prepared by CreateCluster or JoinCluster.
@@ -176,7 +204,10 @@ func StartNode(cfg NodeConfig) (*Daemon, error) {
 	if cfg.Registry == nil {
 		cfg.Registry = NewRegistry()
 	}
-	n := &Daemon{cfg: cfg, clients: map[string]*Client{}, started: time.Now(), logs: &logRing{}}
+	if cfg.LookupHost == nil {
+		cfg.LookupHost = net.DefaultResolver.LookupHost
+	}
+	n := &Daemon{cfg: cfg, clients: map[string]*Client{}, started: time.Now(), logs: &logRing{}, wiped: make(chan struct{})}
 	b, err := os.ReadFile(filepath.Join(cfg.DataDir, "node.json"))
 	if err != nil {
 		return nil, fmt.Errorf("start node: no cluster identity (run `sofsctl cluster create` or `sofsd node --join`): %w", err)
@@ -301,6 +332,36 @@ func (n *Daemon) serveHTTP(ln net.Listener, h http.Handler) {
 
 // Close stops the node: resources offline first, then the failure detector leaves, then raft.
 func (n *Daemon) Close() error {
+	n.closeOnce.Do(func() { n.closeErr = n.close() })
+	return n.closeErr
+}
+
+// Wiped is closed when `sofsctl cluster destroy` has stopped this node and removed its cluster
+// identity and config DB; the process should exit.
+func (n *Daemon) Wiped() <-chan struct{} { return n.wiped }
+
+// clusterFiles are what CreateCluster and JoinCluster put in a data dir (plus raft/).
+var clusterFiles = []string{"node.json", "node.crt", "node.key", "admin.crt", "admin.key", "ca.crt", "ca.key", "gossip.key", "raft"}
+
+// wipe stops the node and removes its cluster files, for a destroyed cluster.
+func (n *Daemon) wipe() {
+	n.wipeOnce.Do(func() {
+		go func() {
+			defer close(n.wiped)
+			if err := n.Close(); err != nil {
+				n.log.Error("closing for destroy", "component", "NODE", "err", err)
+			}
+			for _, f := range clusterFiles {
+				if err := os.RemoveAll(filepath.Join(n.cfg.DataDir, f)); err != nil {
+					n.log.Error("wiping cluster files", "component", "NODE", "file", f, "err", err)
+				}
+			}
+			n.log.Warn("cluster destroyed: identity and config DB removed", "component", "NODE", "data", n.cfg.DataDir)
+		}()
+	})
+}
+
+func (n *Daemon) close() error {
 	if n.cancel != nil {
 		n.cancel()
 	}
@@ -375,25 +436,49 @@ func (c *Client) propose1(ctx context.Context, cmd Command) (Result, error) {
 	return r, err
 }
 
-// bootstrapOnce initialises the config DB on the first node once it leads.
+// bootstrapOnce initialises the config DB on the first node once it leads, keeps this node's
+// recorded version and level current (after an upgrade), and on the leader raises the
+// cluster's functional level once every node speaks a higher one.
 func (n *Daemon) bootstrapOnce(ctx context.Context) {
-	if !n.store.IsLeader() {
-		return
-	}
-	var named, registered bool
+	var named, registered, stale, evicted bool
+	var level, raiseTo int
 	n.store.Read(func(s *State) {
 		named = s.Cluster.Name != ""
 		nd, ok := s.Nodes[n.meta.ID]
-		registered = ok && nd.Version == Version
+		registered = ok
+		stale = ok && (nd.Version != Version || nd.Level != n.level())
+		if ok {
+			n.wasMember.Store(true)
+		}
+		// Gone from the DB after being in it: evicted. Registering again would undo that.
+		evicted = !ok && n.wasMember.Load()
+		level, raiseTo = s.Cluster.FunctionalLevel, CommonFunctionalLevel(s)
 	})
+	if evicted {
+		return
+	}
+	if stale {
+		if _, err := n.Propose(ctx, Command{Op: OpSetNodeVersion, Node: &Node{ID: n.meta.ID, Version: Version, Level: n.level()}}); err == nil {
+			n.log.Info("recorded this node's version", "component", "NODE", "version", Version, "level", n.level())
+		}
+	}
+	if !n.store.IsLeader() {
+		return
+	}
+	if named && raiseTo > level {
+		if _, err := n.store.Apply(ctx, Command{Op: OpSetClusterOptions, Now: time.Now(), Cluster: &ClusterInfo{FunctionalLevel: raiseTo}}); err == nil {
+			n.log.Info("every node speaks a higher level: functional level raised", "component", "NODE", "from", level, "to", raiseTo)
+		}
+	}
 	if !named && n.meta.Bootstrap {
-		caCert, err1 := os.ReadFile(filepath.Join(n.cfg.DataDir, "ca.crt"))
-		caKey, err2 := os.ReadFile(filepath.Join(n.cfg.DataDir, "ca.key"))
-		if err := errors.Join(err1, err2); err != nil {
+		caCert, err := os.ReadFile(filepath.Join(n.cfg.DataDir, "ca.crt"))
+		if err != nil {
 			n.log.Error("cannot bootstrap cluster", "err", err)
 			return
 		}
-		if _, err := n.store.Apply(ctx, Command{Op: OpInitCluster, Now: time.Now(), Cluster: &ClusterInfo{Name: n.meta.Cluster, CACert: caCert, CAKey: caKey, FunctionalLevel: ProtocolLevel, Profile: n.profile.Name}}); err != nil {
+		// The CA key stays in this node's data dir: the config DB (and so every node's raft
+		// log and snapshots) carries only the certificate.
+		if _, err := n.store.Apply(ctx, Command{Op: OpInitCluster, Now: time.Now(), Cluster: &ClusterInfo{Name: n.meta.Cluster, CACert: caCert, FunctionalLevel: ProtocolLevel, Profile: n.profile.Name}}); err != nil {
 			n.log.Error("cannot bootstrap cluster", "err", err)
 			return
 		}
@@ -407,8 +492,29 @@ func (n *Daemon) bootstrapOnce(ctx context.Context) {
 		}
 	}
 	if !registered {
-		n.store.Apply(ctx, Command{Op: OpPutNode, Now: time.Now(), Node: &Node{ID: n.meta.ID, Addr: n.meta.Addr, State: NodeUp, Vote: true, Witness: n.meta.Witness, Version: Version, Level: ProtocolLevel}})
+		n.store.Apply(ctx, Command{Op: OpPutNode, Now: time.Now(), Node: &Node{ID: n.meta.ID, Addr: n.meta.Addr, State: NodeUp, Vote: true, Witness: n.meta.Witness, Version: Version, Level: n.level(), Signer: n.caKey() != nil}})
 	}
+}
+
+// level is the functional level this node speaks.
+func (n *Daemon) level() int {
+	if n.cfg.Level != 0 {
+		return n.cfg.Level
+	}
+	return ProtocolLevel
+}
+
+// CommonFunctionalLevel is the highest level every node in s speaks (0 without nodes): the
+// cluster runs at it once the leader raises FunctionalLevel. A node that is down counts
+// with the level it last reported, so the level rises only when every member has upgraded.
+func CommonFunctionalLevel(s *State) int {
+	lowest := 0
+	for _, nd := range s.Nodes {
+		if lowest == 0 || nd.Level < lowest {
+			lowest = nd.Level
+		}
+	}
+	return lowest
 }
 
 // gossipJoin (re)joins the failure detector to every node the config DB knows, so a node
@@ -499,7 +605,9 @@ func (n *Daemon) reconcileVoters(ctx context.Context) {
 	var tie string
 	addr := map[string]string{}
 	var votes []Command
+	var named bool
 	n.store.Read(func(s *State) {
+		named = s.Cluster.Name != ""
 		tie = s.Cluster.TieBreaker
 		for _, id := range s.SortedNodes() {
 			nd := s.Nodes[id]
@@ -508,6 +616,22 @@ func (n *Daemon) reconcileVoters(ctx context.Context) {
 		}
 	})
 	if len(members) == 0 {
+		return
+	}
+	// An evicted node (gone from the config DB) leaves raft entirely, voter or not. Nodes
+	// enter the DB before raft (the join handler records them first), so a server raft
+	// knows and the DB does not was evicted.
+	for _, srv := range f.Configuration().Servers {
+		if _, inDB := addr[string(srv.ID)]; inDB || !named {
+			continue
+		}
+		if string(srv.ID) == n.meta.ID {
+			n.log.Info("this node was evicted: handing leadership over so the next leader removes it", "component", "QUORUM")
+			n.store.raft.LeadershipTransfer().Error()
+			return
+		}
+		n.log.Info("evicted node leaves raft", "component", "QUORUM", "member", srv.ID)
+		n.store.raft.RemoveServer(srv.ID, 0, 5*time.Second).Error()
 		return
 	}
 	var current []string
@@ -560,6 +684,7 @@ func (n *Daemon) Status() NodeStatus {
 	}
 	if f := n.store.raft.GetConfiguration(); f.Error() == nil {
 		for _, s := range f.Configuration().Servers {
+			st.Servers = append(st.Servers, string(s.ID))
 			if s.Suffrage == raft.Voter {
 				st.Voters = append(st.Voters, string(s.ID))
 			}
@@ -655,6 +780,22 @@ func (n *Daemon) adminHandler() http.Handler {
 		json.NewDecoder(r.Body).Decode(&in)
 		n.log.Warn("running update command", "component", "UPDATE", "command", in.Command)
 		writeJSON(w, n.runLocalCommand(r.Context(), in.Command))
+	})
+	// wipe is the last step of `cluster destroy`: refused unless this node has applied the
+	// destroy, so a stray call cannot erase a live node.
+	mux.HandleFunc("POST /v1/wipe", func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 || r.TLS.PeerCertificates[0].Subject.CommonName != adminSubject {
+			http.Error(w, "wipe needs the administrator certificate", http.StatusForbidden)
+			return
+		}
+		var destroyed bool
+		n.store.Read(func(s *State) { destroyed = s.Cluster.Destroyed })
+		if !destroyed {
+			http.Error(w, "refusing to wipe: the cluster is not destroyed (sofsctl cluster destroy)", http.StatusConflict)
+			return
+		}
+		n.wipe()
+		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("POST /v1/move", func(w http.ResponseWriter, r *http.Request) {
 		var in struct{ Group, Node string }
@@ -768,10 +909,34 @@ func (n *Daemon) admitJoin(ctx context.Context, req joinRequest) (*joinResponse,
 	if old, ok := st.Nodes[req.ID]; ok && old.Addr != req.Addr {
 		return nil, fmt.Errorf("join: node id %s is already a member at %s", req.ID, old.Addr)
 	}
+	caKey := st.Cluster.CAKey // clusters created before signers existed
+	if caKey == nil {
+		caKey = n.caKey()
+	}
+	if caKey == nil {
+		// Not a signer: hand the whole request (token unspent) to one that is.
+		var errs []error
+		for _, id := range st.SortedNodes() {
+			nd := st.Nodes[id]
+			if !nd.Signer || id == n.meta.ID {
+				continue
+			}
+			resp, err := requestJoin(ctx, nd.Addr, req)
+			if err == nil {
+				return resp, nil
+			}
+			var ae *APIError
+			if errors.As(err, &ae) {
+				return nil, err // the signer refused: its reason stands
+			}
+			errs = append(errs, fmt.Errorf("%s: %w", id, err))
+		}
+		return nil, fmt.Errorf("join: no node holding the cluster CA key (a signer) is reachable: %w", errors.Join(errs...))
+	}
 	if _, err := n.Propose(ctx, Command{Op: OpUseToken, Key: hash, Now: time.Now()}); err != nil {
 		return nil, fmt.Errorf("join: %w", err)
 	}
-	ca, err := ParseCA(st.Cluster.CACert, st.Cluster.CAKey)
+	ca, err := ParseCA(st.Cluster.CACert, caKey)
 	if err != nil {
 		return nil, err
 	}
@@ -782,7 +947,16 @@ func (n *Daemon) admitJoin(ctx context.Context, req joinRequest) (*joinResponse,
 	if _, err := n.Propose(ctx, Command{Op: OpPutNode, Node: &Node{ID: req.ID, Addr: req.Addr, State: NodeJoining, Witness: req.Witness, Version: req.Version, Level: req.Level}}); err != nil {
 		return nil, fmt.Errorf("join: %w", err)
 	}
-	return &joinResponse{Cert: cert, CA: st.Cluster.CACert, GossipKey: gossipKey(st.Cluster.CACert, st.Cluster.CAKey), Cluster: st.Cluster.Name}, nil
+	return &joinResponse{Cert: cert, CA: st.Cluster.CACert, GossipKey: gossipKey(st.Cluster.CACert, caKey), Cluster: st.Cluster.Name}, nil
+}
+
+// caKey is the CA private key in this node's data dir, or nil on a node that is no signer.
+func (n *Daemon) caKey() []byte {
+	k, err := os.ReadFile(filepath.Join(n.cfg.DataDir, "ca.key"))
+	if err != nil {
+		return nil
+	}
+	return k
 }
 
 func major(v string) string {

@@ -1,11 +1,15 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"io"
+	"io/fs"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -167,5 +171,58 @@ func TestGatherLogHasComponentTags(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("no [NODE] start record among %d records", len(recs))
+	}
+}
+
+// TestProcessCAKeyStaysOnSigner: the CA private key lives only in the creating node's data
+// dir (not in any node's raft log, snapshots or data dir); a join through another node is forwarded to
+// that signer, and with the signer down a join is refused saying why.
+func TestProcessCAKeyStaysOnSigner(t *testing.T) {
+	c := newProcCluster(t, 3, "fast")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	n1, n2 := c.nodes[0], c.nodes[1]
+	key, err := os.ReadFile(filepath.Join(n1.dir, "ca.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := c.client(n1).Token(ctx, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n4dir := filepath.Join(t.TempDir(), "n4")
+	if err := JoinCluster(ctx, n4dir, "n4", c.base+"4:3343", n2.addr, tok, false); err != nil {
+		t.Fatalf("join through the non-signer n2: %v", err)
+	}
+	forms := [][]byte{key, []byte(base64.StdEncoding.EncodeToString(key))}
+	for _, dir := range []string{filepath.Join(n1.dir, "raft"), c.nodes[1].dir, c.nodes[2].dir, n4dir} {
+		filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			for _, f := range forms {
+				if bytes.Contains(b, f) {
+					t.Errorf("CA private key found in %s", path)
+				}
+			}
+			return nil
+		})
+	}
+	s, err := c.client(n2).State(ctx)
+	if err != nil || !s.Nodes["n1"].Signer || s.Nodes["n2"].Signer {
+		t.Fatalf("signers: n1 %v, n2 %v (%v)", s.Nodes["n1"].Signer, s.Nodes["n2"].Signer, err)
+	}
+	tok2, err := c.client(n1).Token(ctx, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.kill(n1)
+	err = JoinCluster(ctx, filepath.Join(t.TempDir(), "n5"), "n5", c.base+"5:3343", n2.addr, tok2, false)
+	if err == nil || !strings.Contains(err.Error(), "no node holding the cluster CA key (a signer) is reachable") {
+		t.Fatalf("join with the signer down: %v", err)
 	}
 }

@@ -70,12 +70,19 @@ type ClusterInfo struct {
 	TieBreaker string `json:"tie_breaker,omitempty"`
 	// Profile is the failure detection profile: "default" or "fast".
 	Profile string `json:"profile,omitempty"`
-	// CACert is the cluster CA certificate (PEM); CAKey its key, replicated so any node's leader can
-	// sign join requests. The log is only ever sent over mTLS and stored in the node's data dir.
+	// CACert is the cluster CA certificate (PEM). CAKey is its key only in clusters created
+	// before signers existed (replicated so any node could sign joins); new clusters keep the
+	// key in the signer's data dir alone and leave CAKey empty.
 	CACert []byte `json:"ca_cert,omitempty"`
 	CAKey  []byte `json:"ca_key,omitempty"`
 	// FunctionalLevel is the lowest protocol level every node supports; raised when all nodes upgrade.
 	FunctionalLevel int `json:"functional_level"`
+	// Destroyed is set by `sofsctl cluster destroy`: every node takes its resources offline and
+	// waits to be told to wipe its cluster identity.
+	Destroyed bool `json:"destroyed,omitempty"`
+	// AccessPoint is the DNS name clients use for the cluster's file service, if one is
+	// configured; `cluster validate` checks that every node resolves it.
+	AccessPoint string `json:"access_point,omitempty"`
 }
 
 // Node is one cluster member.
@@ -88,6 +95,9 @@ type Node struct {
 	Vote    bool   `json:"vote"`
 	Version string `json:"version,omitempty"`
 	Level   int    `json:"level"`
+	// Signer marks a node holding the cluster CA's private key in its data dir (the node that
+	// created the cluster): join requests any other node receives are forwarded to a signer.
+	Signer bool `json:"signer,omitempty"`
 	// Draining is set while a drain is moving groups off a paused node.
 	Draining bool `json:"draining,omitempty"`
 	// DownSince is when the node was declared Down (the leader's clock, carried in the command).
@@ -165,6 +175,9 @@ type Resource struct {
 	State     ResourceState     `json:"state"`
 	Reason    string            `json:"reason,omitempty"`
 	Node      string            `json:"node,omitempty"` // node that reported State
+	// AdminOffline is set by `sofsctl resource offline`: the resource, and every resource
+	// depending on it, stays offline wherever its group runs until `resource online`.
+	AdminOffline bool `json:"admin_offline,omitempty"`
 }
 
 // ResourceTypeInfo is the registered metadata of a resource type.

@@ -88,9 +88,7 @@ func init() {
 		Use:   "create",
 		Short: "create a cluster CA and the first node's identity in --data (start it with `sofsd node --data`)",
 		RunE: func(*cobra.Command, []string) error {
-			if !strings.Contains(addr, ":") {
-				addr = fmt.Sprintf("%s:%d", addr, cluster.DefaultPort)
-			}
+			addr = cluster.WithDefaultPort(addr)
 			if err := cluster.CreateCluster(data, name, id, addr); err != nil {
 				return err
 			}
@@ -254,18 +252,19 @@ func init() {
 	}
 	events.Flags().BoolVarP(&follow, "follow", "f", false, "keep streaming")
 
-	var tie, profile, witness string
+	var tie, profile, witness, accessPoint string
 	set := &cobra.Command{
 		Use:   "set",
 		Short: "set cluster options (tie-breaker node, failure detection profile, witness)",
 		RunE: func(*cobra.Command, []string) error {
-			_, err := propose(cluster.Command{Op: cluster.OpSetClusterOptions, Cluster: &cluster.ClusterInfo{TieBreaker: tie, Profile: profile, Witness: witness}})
+			_, err := propose(cluster.Command{Op: cluster.OpSetClusterOptions, Cluster: &cluster.ClusterInfo{TieBreaker: tie, Profile: profile, Witness: witness, AccessPoint: accessPoint}})
 			return err
 		},
 	}
 	set.Flags().StringVar(&tie, "tie-breaker", "", "node that keeps its vote in a 50/50 split without a witness")
 	set.Flags().StringVar(&profile, "profile", "", "failure detection profile recorded for nodes (default, fast)")
 	set.Flags().StringVar(&witness, "witness", "", "witness node ID (a `sofsd witness` member), or - to clear")
+	set.Flags().StringVar(&accessPoint, "access-point", "", "DNS name clients use for the cluster (checked by validate), or - to clear")
 
 	var updCmd string
 	var maxFailed int
@@ -344,7 +343,7 @@ func init() {
 	var maxSkew time.Duration
 	validate := &cobra.Command{
 		Use:   "validate",
-		Short: "check reachability between all nodes, versions, kernels and clock skew",
+		Short: "check reachability between all nodes, versions, kernels, clock skew, name resolution and node probes (shared disks)",
 		RunE: func(*cobra.Command, []string) error {
 			id, err := cluster.LoadClientDir(clusterCreds)
 			if err != nil {
@@ -360,7 +359,10 @@ func init() {
 				fmt.Fprintln(w, "CHECK\tRESULT\tDETAIL")
 				for _, c := range rep.Checks {
 					res := "ok"
-					if !c.OK {
+					switch {
+					case c.Warning:
+						res = "WARNING"
+					case !c.OK:
 						res = "FAILED"
 					}
 					fmt.Fprintf(w, "%s\t%s\t%s\n", c.Check, res, c.Detail)
@@ -369,13 +371,101 @@ func init() {
 				return err
 			}
 			if rep.Failed > 0 {
-				return fmt.Errorf("%d checks failed", rep.Failed)
+				return fmt.Errorf("%d checks failed, %d warnings", rep.Failed, rep.Warnings)
 			}
 			return nil
 		},
 	}
 	validate.Flags().DurationVar(&maxSkew, "max-skew", 2*time.Second, "largest acceptable clock skew")
 
-	root.AddCommand(create, token, status, gum, events, set, update, logCmd, validate)
+	var jData, jID, jAddr, jVia, jToken string
+	var jWitness bool
+	join := &cobra.Command{
+		Use:   "join",
+		Short: "get this node's certificate with a one-time token into --data (start it with `sofsd node --data`, or `sofsd witness` with --witness)",
+		RunE: func(*cobra.Command, []string) error {
+			jAddr = cluster.WithDefaultPort(jAddr)
+			ctx, cancel := opCtx()
+			defer cancel()
+			if err := cluster.JoinCluster(ctx, jData, jID, jAddr, jVia, jToken, jWitness); err != nil {
+				return err
+			}
+			fmt.Printf("node %s joined through %s; identity in %s; start it with `sofsd node --data %s --peer %s`\n", jID, jVia, jData, jData, jVia)
+			return nil
+		},
+	}
+	join.Flags().StringVar(&jData, "data", "/var/lib/sofs", "data directory of the joining node")
+	join.Flags().StringVar(&jID, "id", "", "joining node's ID")
+	join.Flags().StringVar(&jAddr, "addr", "", "joining node's cluster address (host[:port])")
+	join.Flags().StringVar(&jVia, "via", "", "address of a cluster node")
+	join.Flags().StringVar(&jToken, "token", "", "one-time join token from `sofsctl cluster token`")
+	join.Flags().BoolVar(&jWitness, "witness", false, "join as a vote-only witness")
+	for _, f := range []string{"id", "addr", "via", "token"} {
+		join.MarkFlagRequired(f)
+	}
+
+	leave := &cobra.Command{
+		Use:   "leave NODE",
+		Short: "drain NODE, remove it from the config DB and raft (then stop its sofsd)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			id, err := cluster.LoadClientDir(clusterCreds)
+			if err != nil {
+				return err
+			}
+			if err := cluster.Leave(longCtx(), id, clusterNode, args[0], func(p string) { fmt.Fprintln(os.Stderr, p) }); err != nil {
+				return err
+			}
+			fmt.Printf("%s left the cluster; stop its sofsd and clear its data dir\n", args[0])
+			return nil
+		},
+	}
+
+	setWitness := &cobra.Command{
+		Use:   "set-witness WITNESS|-",
+		Short: "record the witness (a joined `sofsd witness` member) whose vote breaks ties, or - to clear",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			_, err := propose(cluster.Command{Op: cluster.OpSetClusterOptions, Cluster: &cluster.ClusterInfo{Witness: args[0]}})
+			return err
+		},
+	}
+
+	var yes bool
+	destroy := &cobra.Command{
+		Use:   "destroy",
+		Short: "take every resource offline, then stop every node and remove its cluster identity and config DB",
+		RunE: func(*cobra.Command, []string) error {
+			if !yes {
+				return fmt.Errorf("destroy ends the cluster for good: every resource goes offline and every node forgets it; repeat with --yes")
+			}
+			id, err := cluster.LoadClientDir(clusterCreds)
+			if err != nil {
+				return err
+			}
+			rep, err := cluster.Destroy(longCtx(), id, clusterNode, func(p string) { fmt.Fprintln(os.Stderr, p) })
+			if err != nil {
+				return err
+			}
+			if err := output(rep, func(w *tabwriter.Writer) {
+				fmt.Fprintln(w, "NODE\tRESULT")
+				for _, n := range rep.Wiped {
+					fmt.Fprintf(w, "%s\twiped and stopped\n", n)
+				}
+				for n, why := range rep.NotReached {
+					fmt.Fprintf(w, "%s\tNOT REACHED (stop it and clear its data dir by hand): %s\n", n, why)
+				}
+			}); err != nil {
+				return err
+			}
+			if len(rep.NotReached) > 0 {
+				return fmt.Errorf("%d nodes not reached", len(rep.NotReached))
+			}
+			return nil
+		},
+	}
+	destroy.Flags().BoolVar(&yes, "yes", false, "really destroy the cluster")
+
+	root.AddCommand(create, join, leave, destroy, token, status, gum, events, set, setWitness, update, logCmd, validate)
 	addCommand(root)
 }

@@ -76,7 +76,7 @@ func init() {
 	resume.Flags().StringVar(&failback, "failback", "policy", "immediate (move drained groups back), policy (each group's failback policy) or none")
 	evict := &cobra.Command{
 		Use:   "evict NODE",
-		Short: "remove a node that owns no groups from the cluster database",
+		Short: "remove a node that owns no groups from the cluster database and raft (`cluster leave` drains first)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			_, err := propose(cluster.Command{Op: cluster.OpRemoveNode, Name: args[0]})

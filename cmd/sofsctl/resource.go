@@ -30,7 +30,11 @@ func init() {
 			return output(rs, func(w *tabwriter.Writer) {
 				fmt.Fprintln(w, "RESOURCE\tTYPE\tGROUP\tSTATE\tNODE\tDEPENDS ON\tREASON")
 				for _, r := range rs {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Type, r.Group, r.State, r.Node, strings.Join(r.DependsOn, ","), r.Reason)
+					state := string(r.State)
+					if r.AdminOffline {
+						state += " (held by administrator)"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Type, r.Group, state, r.Node, strings.Join(r.DependsOn, ","), r.Reason)
 				}
 			})
 		},
@@ -84,6 +88,22 @@ func init() {
 			_, err = propose(cluster.Command{Op: cluster.OpPutResource, Resource: r})
 			return err
 		},
+	}
+	for _, want := range []string{"online", "offline"} {
+		root.AddCommand(&cobra.Command{
+			Use:   want + " NAME",
+			Short: "bring a resource " + want + " on its group's owner and wait for it (offline also holds its dependents offline)",
+			Args:  cobra.ExactArgs(1),
+			RunE: func(_ *cobra.Command, args []string) error {
+				id, err := cluster.LoadClientDir(clusterCreds)
+				if err != nil {
+					return err
+				}
+				ctx, cancel := opCtx()
+				defer cancel()
+				return cluster.SetResourceAdmin(ctx, id, clusterNode, args[0], want)
+			},
+		})
 	}
 	root.AddCommand(list, create, set)
 	addCommand(root)

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -65,10 +64,7 @@ func runClusterNode(ctx context.Context, f *nodeFlags, witness bool) error {
 		if id == "" {
 			id, _ = os.Hostname()
 		}
-		listen := f.listen
-		if !strings.Contains(listen, ":") {
-			listen = fmt.Sprintf("%s:%d", listen, cluster.DefaultPort)
-		}
+		listen := cluster.WithDefaultPort(f.listen)
 		jctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err := cluster.JoinCluster(jctx, f.data, id, listen, f.via, f.token, witness)
 		cancel()
@@ -105,6 +101,10 @@ func runClusterNode(ctx context.Context, f *nodeFlags, witness bool) error {
 				cancel()
 			}
 			return d.Close()
+		case <-d.Wiped():
+			daemon.SdNotify(false, daemon.SdNotifyStopping)
+			log.Warn("cluster destroyed: this node's cluster identity is gone; exiting", "component", "NODE")
+			return nil
 		case <-wdTick:
 			// Only pet the watchdog when our own loops answer: the status call takes the config
 			// DB lock and reads raft state.
