@@ -121,7 +121,11 @@ func (f *file) Stat() (vfs.FileInfo, error) {
 	}
 	rec, hasRec := f.fs.readRecordFD(f.fd)
 	_, base := splitName(f.Name())
-	return infoOf(base, &stx, rec, hasRec), nil
+	fi := infoOf(base, &stx, rec, hasRec)
+	if blk := int64(stx.Blksize); blk > 0 && fi.Allocation > (fi.Size+blk-1)/blk*blk {
+		fi.Allocation = dataAllocation(f.fd, fi.Allocation)
+	}
+	return fi, nil
 }
 
 // infoOf builds a FileInfo from statx and the optional record (see the package documentation
