@@ -130,6 +130,27 @@ func (s *slab) writeTargets() []slabCopy {
 	return out
 }
 
+// failuresRecorded returns nil once every copy that a write skipped is recorded failed in a
+// committed metadata generation; otherwise it tries to commit that, and fails the write if it
+// cannot. Without this an open from the skipped disks could find metadata trusting their stale
+// copies while a write that missed them had been acknowledged.
+func (s *slab) failuresRecorded() error {
+	s.mu.RLock()
+	var pending []*poolDisk
+	for _, c := range s.list {
+		if c.disk != nil && !c.disk.live() && !c.disk.failedDurable.Load() {
+			pending = append(pending, c.disk)
+		}
+	}
+	s.mu.RUnlock()
+	for _, d := range pending {
+		if err := s.v.pool.failDisk(d, errors.New("failed earlier")); err != nil {
+			return fmt.Errorf("virtual disk %q slab %d: %w", s.v.name, s.index, err)
+		}
+	}
+	return nil
+}
+
 // unhealthyError names the slab and its disks when no copy is live.
 func (s *slab) unhealthyError() error {
 	s.mu.RLock()
@@ -576,6 +597,9 @@ func (v *VirtualDisk) writeRegion(data []byte, off int64) error {
 	}
 	if served == 0 {
 		return s.unhealthyError()
+	}
+	if err := s.failuresRecorded(); err != nil {
+		return err
 	}
 	s.setSums(inSlab/BlockSize, sums)
 	if v.writeThrough.Load() {
