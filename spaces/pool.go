@@ -113,17 +113,17 @@ type Pool struct {
 	owner    OwnerToken
 	readOnly bool
 
-	mu      sync.Mutex // guards meta, disks, vdisks, allocations; serialises metadata commits
-	meta    *poolMeta
-	maxGen  uint64
+	mu     sync.Mutex // guards meta, disks, vdisks, allocations; serialises metadata commits
+	meta   *poolMeta
+	maxGen uint64
 	// committedLive is the live set of the last committed generation: the next commit must reach
 	// at least half of it (commitQuorum).
 	committedLive []string
-	disks   []*poolDisk // by metadata index; nil when absent or removed
-	vdisks  map[string]*VirtualDisk
-	used    map[[2]int64]bool // allocated extents [disk index, extent]
-	fenced  atomic.Bool       // a newer owner took over: no more writes of any kind
-	flushMu sync.Mutex
+	disks         []*poolDisk // by metadata index; nil when absent or removed
+	vdisks        map[string]*VirtualDisk
+	used          map[[2]int64]bool // allocated extents [disk index, extent]
+	fenced        atomic.Bool       // a newer owner took over: no more writes of any kind
+	flushMu       sync.Mutex
 
 	writeSeq      atomic.Uint64 // completed-write sequence for lazy DRL clearing
 	lastFlushSnap uint64        // guarded by flushMu
@@ -262,7 +262,7 @@ func OpenPool(devs []BlockDevice, opts OpenOptions) (*Pool, error) {
 	var errs []string
 	var maxGen uint64
 	votes := map[[2]uint64]*slotVote{}
-	newest := map[string]uint64{}     // present disk -> newest generation it holds
+	newest := map[string]uint64{}      // present disk -> newest generation it holds
 	slotGens := map[string][2]uint64{} // present disk -> generation in each slot
 	slotKeys := map[string][2][2]uint64{}
 	for i, dev := range devs {
