@@ -36,6 +36,8 @@ type poolMeta struct {
 	// creation), so that OpenPool checks the same quorum the writer did (commitQuorum).
 	PrevLive []string       `json:"prevLive,omitempty"`
 	VDisks   []*vdiskRecord `json:"vdisks"`
+	// Repair is the progress of the current or last repair (repairRecord).
+	Repair *repairRecord `json:"repair,omitempty"`
 }
 
 type diskRecord struct {
