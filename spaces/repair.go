@@ -302,6 +302,14 @@ func (p *Pool) Repair(ctx context.Context, opts RepairOptions) error {
 		pr.total += total
 		pr.slabsTotal += int64(len(tasks))
 		pr.mu.Unlock()
+		p.mu.Lock()
+		p.recordProgressLocked() // the totals, before the first slab is done
+		err = p.commitLocked()
+		p.mu.Unlock()
+		if err != nil {
+			p.abandonTasks(tasks)
+			break
+		}
 		if err = errors.Join(append(planErrs, p.runRepair(ctx, tasks, parallel, newThrottle(opts.RateLimit))...)...); err != nil {
 			break
 		}
