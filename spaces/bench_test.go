@@ -147,24 +147,8 @@ func benchCompare(b *testing.B, write, random bool, bs int) {
 		return time.Since(start)
 	}
 	b.ResetTimer()
-	var rawT, mirT time.Duration
-	var ratios []float64 // per batch: mirror rate / raw rate
-	for i := 0; i < b.N; i += 16 {
-		j := min(i+16, b.N)
-		// Alternate which goes first, so neither always follows the other's I/O (the host may
-		// cache or read ahead behind the virtual device).
-		var r, m time.Duration
-		if i/16%2 == 0 {
-			r = do(raw, i, j)
-			m = do(v, i, j)
-		} else {
-			m = do(v, i, j)
-			r = do(raw, i, j)
-		}
-		rawT += r
-		mirT += m
-		ratios = append(ratios, r.Seconds()/m.Seconds())
-	}
+	rawT, mirT, ratios := interleave(b.N, 16, func(i, j int) time.Duration { return do(raw, i, j) },
+		func(i, j int) time.Duration { return do(v, i, j) })
 	if write {
 		t0 := time.Now()
 		if err := raw.Sync(); err != nil {
@@ -257,8 +241,6 @@ func BenchmarkChecksumCost(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	var plainT, verT time.Duration
-	var costs []float64
 	b.ResetTimer()
 	batch := func(f func(int), from, to int) time.Duration {
 		t0 := time.Now()
@@ -267,19 +249,11 @@ func BenchmarkChecksumCost(b *testing.B) {
 		}
 		return time.Since(t0)
 	}
-	for i := 0; i < b.N; i += 8 {
-		j := min(i+8, b.N)
-		var pt, vt time.Duration
-		if i/8%2 == 0 { // alternate the order, as benchCompare does
-			pt = batch(plain, i, j)
-			vt = batch(verified, i, j)
-		} else {
-			vt = batch(verified, i, j)
-			pt = batch(plain, i, j)
-		}
-		plainT += pt
-		verT += vt
-		costs = append(costs, vt.Seconds()/pt.Seconds()-1)
+	plainT, verT, ratios := interleave(b.N, 8, func(i, j int) time.Duration { return batch(plain, i, j) },
+		func(i, j int) time.Duration { return batch(verified, i, j) })
+	costs := make([]float64, len(ratios))
+	for i, r := range ratios {
+		costs[i] = 1/r - 1 // r = verified rate / plain rate; cost = verified time / plain time - 1
 	}
 	b.StopTimer()
 	// The CRC rate on its own, for the record.
@@ -293,6 +267,26 @@ func BenchmarkChecksumCost(b *testing.B) {
 	b.ReportMetric(median(costs), "crc_cost") // median over batches, as in benchCompare
 	b.ReportMetric(float64(b.N)*float64(len(buf))/verT.Seconds()/1e6, "verified_MB/s")
 	b.ReportMetric(float64(b.N)*float64(len(buf))/plainT.Seconds()/1e6, "plain_MB/s")
+}
+
+// interleave runs n ops in batches of size, alternately baseline then measured and measured then
+// baseline, so both see the same background load and neither always follows the other's I/O (the
+// host may cache or read ahead behind the virtual device). It returns both totals and, per batch,
+// the measured target's rate relative to the baseline.
+func interleave(n, size int, baseline, measured func(from, to int) time.Duration) (baseT, measT time.Duration, ratios []float64) {
+	for i := 0; i < n; i += size {
+		j := min(i+size, n)
+		var bt, mt time.Duration
+		if i/size%2 == 0 {
+			bt, mt = baseline(i, j), measured(i, j)
+		} else {
+			mt, bt = measured(i, j), baseline(i, j)
+		}
+		baseT += bt
+		measT += mt
+		ratios = append(ratios, bt.Seconds()/mt.Seconds())
+	}
+	return baseT, measT, ratios
 }
 
 func median(xs []float64) float64 {

@@ -375,19 +375,7 @@ func TestRetireDisk(t *testing.T) {
 
 func TestCorruptCopyIsHealed(t *testing.T) {
 	paths, devs := fileDisks(t, 3, 8<<20)
-	p, err := CreatePool(asDevices(devs), testCreateOpts(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := p.CreateVirtualDisk("m", 2*testSlab, Mirror)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := pattern(5, 0, int(v.Size()))
-	mustWrite(t, v, data, 0)
-	if err := p.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	p, v, data := mirrorWithData(t, devs, 5)
 	// Flip bytes in each copy of a different block, straight in the disk files.
 	flip := func(vOff int64, ci int) {
 		di, devOff := copyFileOffset(t, v, vOff, ci)
@@ -463,19 +451,7 @@ func TestLargeRegionsUnalignedIO(t *testing.T) {
 // stale), and when it returns its older metadata does not win.
 func TestTwoDiskMirrorLosesOne(t *testing.T) {
 	_, devs := fileDisks(t, 2, 8<<20)
-	p, err := CreatePool(asDevices(devs), testCreateOpts(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := p.CreateVirtualDisk("m", 2*testSlab, Mirror)
-	if err != nil {
-		t.Fatal(err)
-	}
-	before := pattern(1, 0, int(v.Size()))
-	mustWrite(t, v, before, 0)
-	if err := v.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	p, v, _ := mirrorWithData(t, devs, 1)
 	// Before anything records the loss, the pool cannot be opened from one disk: each could be
 	// the stale one.
 	for i := range devs {
