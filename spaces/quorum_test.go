@@ -172,6 +172,7 @@ func (q *quorumModel) open(t *rapid.T, present []string) error {
 }
 
 func TestQuorumModel(t *testing.T) {
+	setRapidDefaults(2000, 20000)
 	rapid.Check(t, func(t *rapid.T) {
 		n := rapid.IntRange(2, 5).Draw(t, "disks")
 		q := &quorumModel{disks: map[string]*[2]genID{}, keep: map[string]int{}, meta: map[genID][]string{}, prev: map[genID][]string{}, parent: map[genID]genID{}}
