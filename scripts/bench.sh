@@ -81,8 +81,30 @@ SOFS_BIN="$BIN" go test -run '^$' -bench SMBIOPS -benchtime "${IOPS_OPS:-10000}x
         delete v; next }
       /^(FAIL|---|panic)/ { print }'
 
+# spaces: a mirror virtual disk against one raw file on the same device, same run (spaces/bench_test.go).
+# Enough iterations that the median batch ratios mean something on a shared machine.
+if [ "${SKIP_SPACES_BENCH:-}" = "" ]; then
+    echo
+    echo "bench: spaces (file-backed disks in \$TMPDIR, O_DIRECT)"
+    spaces_out=$(go test -run '^$' -bench 'SeqWrite1M|SeqRead1M|RandWrite4K|RandRead4K|ChecksumCost' \
+            -benchtime "${SPACES_BENCHTIME:-1500x}" ./spaces/ 2>&1
+        go test -run '^$' -bench 'RepairRate' -benchtime "${SPACES_REPAIR_BENCHTIME:-4x}" ./spaces/ 2>&1) \
+        || { echo "$spaces_out" >&2; exit 1; }
+    echo "$spaces_out" | grep -E '^Benchmark'
+    # metric NAME UNIT: the value reported with UNIT on the line of benchmark NAME.
+    metric() { echo "$spaces_out" | awk -v b="^Benchmark$1-" -v u="$2" '$1 ~ b { for (i = 2; i < NF; i++) if ($(i+1) == u) print $i }'; }
+    printf '\n%-34s %8s %8s %s\n' "spaces figure" value target met
+    row() { awk -v n="$1" -v v="$2" -v t="$3" -v dir="$4" 'BEGIN { ok = (dir == "min") ? (v >= t) : (v <= t); printf "%-34s %8.3f %8.2f %s\n", n, v, t, ok ? "yes" : "NO" }'; }
+    row "seq 1M read  mirror/raw"          "$(metric SeqRead1M mirror/raw)"            0.9 min
+    row "rand 4K read mirror/raw"          "$(metric RandRead4K mirror/raw)"           0.9 min
+    row "seq 1M write mirror/(raw/copies)" "$(metric SeqWrite1M 'mirror/(raw/copies)')" 0.9 min
+    row "rand 4K write mirror/(raw/copies)" "$(metric RandWrite4K 'mirror/(raw/copies)')" 0.9 min
+    row "checksum cost (verified/plain-1)" "$(metric ChecksumCost crc_cost)"           0.10 max
+    row "repair rate / raw copy rate"      "$(metric RepairRate repair/rawcopy)"       0.8 min
+fi
+
 if [ "${SKIP_GO_BENCH:-}" = "" ]; then
     echo
     echo "bench: package benchmarks (go test -bench, SOFS_LONG=1)"
-    SOFS_LONG=1 go test -run '^$' -bench . -benchtime "${BENCHTIME:-3x}" ./smb/... ./spaces/... ./csv/... ./cluster/... ./dnsreg/... 2>&1 | grep -E '^(Benchmark|ok|FAIL|---)' || true
+    SOFS_LONG=1 go test -run '^$' -bench . -benchtime "${BENCHTIME:-3x}" ./smb/... ./csv/... ./cluster/... ./dnsreg/... 2>&1 | grep -E '^(Benchmark|ok|FAIL|---)' || true
 fi

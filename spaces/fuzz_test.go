@@ -33,7 +33,8 @@ func FuzzDecodeDiskHeader(f *testing.F) {
 
 func FuzzDecodeMetaSlot(f *testing.F) {
 	m := &poolMeta{PoolID: "p", Generation: 3, Owner: OwnerToken{NodeID: "n", Epoch: 2}, SlabSize: testSlab, RegionSize: testRegion,
-		Disks:  []diskRecord{{ID: "a", State: DiskActive, Extents: 4}, {ID: "b", State: DiskFailed, Extents: 4}},
+		Disks:    []diskRecord{{ID: "a", State: DiskActive, Extents: 4}, {ID: "b", State: DiskFailed, Extents: 4}},
+		PrevLive: []string{"a", "b"}, Repair: &repairRecord{Running: true, BytesDone: 1, BytesTotal: 2, SlabsTotal: 1},
 		VDisks: []*vdiskRecord{{Name: "v", Size: testSlab, Copies: 2, Slabs: [][][2]int64{{{0, 1}, {1, 1}}}}}}
 	body, _ := json.Marshal(m)
 	f.Add(encodeMetaSlot(3, 2, body))

@@ -115,3 +115,23 @@ func copyFileOffset(t testing.TB, v *VirtualDisk, off int64, ci int) (diskIndex 
 
 var _ = crc32.Castagnoli
 var _ = os.Getenv
+
+// mirrorWithData creates a pool on devs with a 2-slab mirror virtual disk "m" holding
+// pattern(seed) durably.
+func mirrorWithData(t testing.TB, devs []*FaultyDevice, seed uint64) (*Pool, *VirtualDisk, []byte) {
+	t.Helper()
+	p, err := CreatePool(asDevices(devs), testCreateOpts(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := p.CreateVirtualDisk("m", 2*testSlab, Mirror)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := pattern(seed, 0, int(v.Size()))
+	mustWrite(t, v, data, 0)
+	if err := p.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return p, v, data
+}

@@ -26,13 +26,18 @@ type OwnerToken struct {
 
 // poolMeta is the pool metadata, JSON-encoded into a metadata slot on every member disk.
 type poolMeta struct {
-	PoolID     string         `json:"pool"`
-	Generation uint64         `json:"gen"`
-	Owner      OwnerToken     `json:"owner"`
-	SlabSize   int64          `json:"slab"`
-	RegionSize int64          `json:"region"`
-	Disks      []diskRecord   `json:"disks"`
-	VDisks     []*vdiskRecord `json:"vdisks"`
+	PoolID     string       `json:"pool"`
+	Generation uint64       `json:"gen"`
+	Owner      OwnerToken   `json:"owner"`
+	SlabSize   int64        `json:"slab"`
+	RegionSize int64        `json:"region"`
+	Disks      []diskRecord `json:"disks"`
+	// PrevLive lists the live disks of the committed generation this one succeeded (none at
+	// creation), so that OpenPool checks the same quorum the writer did (commitQuorum).
+	PrevLive []string       `json:"prevLive,omitempty"`
+	VDisks   []*vdiskRecord `json:"vdisks"`
+	// Repair is the progress of the current or last repair (repairRecord).
+	Repair *repairRecord `json:"repair,omitempty"`
 }
 
 type diskRecord struct {
@@ -47,19 +52,6 @@ type vdiskRecord struct {
 	Size   int64        `json:"size"`
 	Copies int          `json:"copies"`
 	Slabs  [][][2]int64 `json:"slabs"`
-}
-
-// members counts disks that take part in the metadata majority: every disk not removed. Failed
-// disks still count, so that a minority of disks can never commit (or be opened with) a
-// generation on its own.
-func (m *poolMeta) members() int {
-	n := 0
-	for _, d := range m.Disks {
-		if d.State != DiskRemoved {
-			n++
-		}
-	}
-	return n
 }
 
 func (m *poolMeta) diskIndex(id string) int {
@@ -94,6 +86,11 @@ func (m *poolMeta) validate() error {
 		ids[d.ID] = true
 		if d.Extents < 0 || d.Extents > 1<<40 {
 			return bad("disk %d extents %d", i, d.Extents)
+		}
+	}
+	for _, id := range m.PrevLive {
+		if !ids[id] {
+			return bad("previous live disk %s not listed", id)
 		}
 	}
 	names := map[string]bool{}

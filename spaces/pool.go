@@ -94,6 +94,12 @@ type poolDisk struct {
 	dev    BlockDevice
 	hdr    *diskHeader
 	failed atomic.Bool // set at once on an I/O error, before the metadata records it
+	// failedDurable is set once a committed generation records the disk failed: only then may a
+	// write that skips its copies be acknowledged.
+	failedDurable atomic.Bool
+	// keepSlot is the metadata slot holding the newest generation committed on this disk; commits
+	// write the other one (metaSlotToKeep). Guarded by Pool.mu.
+	keepSlot int
 	// needSync is set by every write and cleared by Flush's Sync.
 	needSync atomic.Bool
 	drl      diskDRL
@@ -107,14 +113,17 @@ type Pool struct {
 	owner    OwnerToken
 	readOnly bool
 
-	mu      sync.Mutex // guards meta, disks, vdisks, allocations; serialises metadata commits
-	meta    *poolMeta
-	maxGen  uint64
-	disks   []*poolDisk // by metadata index; nil when absent or removed
-	vdisks  map[string]*VirtualDisk
-	used    map[[2]int64]bool // allocated extents [disk index, extent]
-	fenced  atomic.Bool       // a newer owner took over: no more writes of any kind
-	flushMu sync.Mutex
+	mu     sync.Mutex // guards meta, disks, vdisks, allocations; serialises metadata commits
+	meta   *poolMeta
+	maxGen uint64
+	// committedLive is the live set of the last committed generation: the next commit must reach
+	// at least half of it (commitQuorum).
+	committedLive []string
+	disks         []*poolDisk // by metadata index; nil when absent or removed
+	vdisks        map[string]*VirtualDisk
+	used          map[[2]int64]bool // allocated extents [disk index, extent]
+	fenced        atomic.Bool       // a newer owner took over: no more writes of any kind
+	flushMu       sync.Mutex
 
 	writeSeq      atomic.Uint64 // completed-write sequence for lazy DRL clearing
 	lastFlushSnap uint64        // guarded by flushMu
@@ -253,6 +262,9 @@ func OpenPool(devs []BlockDevice, opts OpenOptions) (*Pool, error) {
 	var errs []string
 	var maxGen uint64
 	votes := map[[2]uint64]*slotVote{}
+	newest := map[string]uint64{}      // present disk -> newest generation it holds
+	slotGens := map[string][2]uint64{} // present disk -> generation in each slot
+	slotKeys := map[string][2][2]uint64{}
 	for i, dev := range devs {
 		h, err := readHeader(dev)
 		if err != nil {
@@ -270,13 +282,18 @@ func OpenPool(devs []BlockDevice, opts OpenOptions) (*Pool, error) {
 			return nil, fmt.Errorf("open pool: disk %s given twice", did)
 		}
 		byID[did] = found{dev, h}
+		newest[did] = 0
 		for s := 0; s < 2; s++ {
 			sh, m, err := readSlot(dev, h, s)
-			if err != nil {
+			if err != nil || m.PoolID != pid {
 				continue // an empty or torn slot: the other holds the previous generation
 			}
 			maxGen = max(maxGen, sh.Generation)
+			newest[did] = max(newest[did], sh.Generation)
 			key := [2]uint64{sh.Generation, uint64(sh.CRC)}
+			g, k := slotGens[did], slotKeys[did]
+			g[s], k[s] = sh.Generation, key
+			slotGens[did], slotKeys[did] = g, k
 			v := votes[key]
 			if v == nil {
 				v = &slotVote{gen: sh.Generation, crc: sh.CRC, meta: m, ids: map[string]bool{}}
@@ -288,30 +305,17 @@ func OpenPool(devs []BlockDevice, opts OpenOptions) (*Pool, error) {
 	if poolID == "" {
 		return nil, fmt.Errorf("open pool: no pool disk among %d devices: %s", len(devs), strings.Join(errs, "; "))
 	}
-	// Newest generation first; the first that a majority of its own member list holds wins.
-	cands := make([]*slotVote, 0, len(votes))
-	for _, v := range votes {
-		cands = append(cands, v)
+	var gens []genSeen
+	var keys [][2]uint64
+	for key, v := range votes {
+		gens = append(gens, genSeen{ID: genID{Gen: v.gen, CRC: v.crc}, Live: v.meta.liveDisks(), PrevLive: v.meta.PrevLive, Holders: v.ids})
+		keys = append(keys, key)
 	}
-	sort.Slice(cands, func(i, j int) bool { return cands[i].gen > cands[j].gen })
-	var chosen *slotVote
-	var tried []string
-	for _, v := range cands {
-		holders := 0
-		for _, d := range v.meta.Disks {
-			if d.State != DiskRemoved && v.ids[d.ID] {
-				holders++
-			}
-		}
-		if v.meta.PoolID == poolID && holders*2 > v.meta.members() {
-			chosen = v
-			break
-		}
-		tried = append(tried, fmt.Sprintf("gen %d on %d of %d", v.gen, holders, v.meta.members()))
+	ci, err := chooseGeneration(gens, newest)
+	if err != nil {
+		return nil, fmt.Errorf("open pool %s: found %d of the pool's disks: %w", poolID, len(byID), err)
 	}
-	if chosen == nil {
-		return nil, fmt.Errorf("open pool %s: %w (found %d of the pool's disks; %s)", poolID, ErrNoMajority, len(byID), strings.Join(tried, ", "))
-	}
+	chosen := votes[keys[ci]]
 	m := chosen.meta
 	if !opts.ReadOnly {
 		cur := m.Owner
@@ -321,7 +325,7 @@ func OpenPool(devs []BlockDevice, opts OpenOptions) (*Pool, error) {
 		}
 	}
 	p := &Pool{logf: logf, owner: opts.Owner, readOnly: opts.ReadOnly, meta: m, maxGen: maxGen,
-		vdisks: map[string]*VirtualDisk{}, used: map[[2]int64]bool{}}
+		committedLive: m.liveDisks(), vdisks: map[string]*VirtualDisk{}, used: map[[2]int64]bool{}}
 	p.disks = make([]*poolDisk, len(m.Disks))
 	var missing []int
 	for i, rec := range m.Disks {
@@ -340,8 +344,11 @@ func OpenPool(devs []BlockDevice, opts OpenOptions) (*Pool, error) {
 		}
 		d := &poolDisk{index: i, id: rec.ID, dev: f.dev, hdr: f.hdr}
 		d.drl.init(f.hdr)
+		k := slotKeys[rec.ID]
+		d.keepSlot = metaSlotToKeep(slotGens[rec.ID], [2]bool{k[0] == keys[ci], k[1] == keys[ci]})
 		if rec.State == DiskFailed {
 			d.failed.Store(true)
+			d.failedDurable.Store(true)
 		}
 		p.disks[i] = d
 	}
@@ -358,7 +365,7 @@ func OpenPool(devs []BlockDevice, opts OpenOptions) (*Pool, error) {
 		m.Disks[i].State = DiskFailed
 	}
 	m.Owner = opts.Owner
-	err := p.commitLocked()
+	err = p.commitLocked()
 	p.mu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("open pool %s: take ownership: %w", poolID, err)
@@ -371,8 +378,9 @@ func OpenPool(devs []BlockDevice, opts OpenOptions) (*Pool, error) {
 }
 
 // commitLocked writes the in-memory metadata as a new generation to every live member disk and
-// returns once a majority has it durable. Disks that fail the write are marked failed and the
-// commit is retried with that recorded. Before writing it checks no newer owner has taken over.
+// returns once it is committed (commitQuorum: durable on a majority of the disks it lists live and
+// on at least half of the previous generation's). Disks that fail the write are marked failed and
+// the commit is retried with that recorded. Before writing it checks no newer owner has taken over.
 func (p *Pool) commitLocked() error {
 	if p.readOnly {
 		return ErrReadOnly
@@ -384,9 +392,32 @@ func (p *Pool) commitLocked() error {
 		if err := p.checkFenceLocked(); err != nil {
 			return err
 		}
+		// Record every failure known in memory, so this generation's live set is the truth.
+		var targets []*poolDisk
+		for i, d := range p.disks {
+			st := &p.meta.Disks[i].State
+			if d != nil && d.failed.Load() && *st != DiskRemoved {
+				*st = DiskFailed
+			}
+			if d.live() && *st != DiskRemoved && *st != DiskFailed {
+				targets = append(targets, d)
+			}
+		}
+		next := p.meta.liveDisks()
+		reachable := make([]string, len(targets))
+		for i, d := range targets {
+			reachable[i] = d.id
+		}
+		if !commitQuorum(p.committedLive, next, reachable) {
+			// Writing it could not commit, and a written but uncommitted generation only confuses
+			// the next open.
+			return fmt.Errorf("commit pool metadata: %d live disks reachable of %d (previous generation had %d): %w",
+				len(reachable), len(next), len(p.committedLive), ErrNoMajority)
+		}
 		p.maxGen++
 		p.meta.Generation = p.maxGen
 		p.meta.Owner = p.owner
+		p.meta.PrevLive = p.committedLive
 		body, err := json.Marshal(p.meta)
 		if err != nil {
 			return fmt.Errorf("encode pool metadata: %w", err)
@@ -394,56 +425,57 @@ func (p *Pool) commitLocked() error {
 		slot := encodeMetaSlot(p.meta.Generation, p.owner.Epoch, body)
 		buf := alignedBuffer(len(slot))
 		copy(buf, slot)
-		type result struct {
-			d   *poolDisk
-			err error
-		}
-		var targets []*poolDisk
-		for _, d := range p.disks {
-			if d.live() && p.meta.Disks[d.index].State != DiskRemoved {
-				if int64(len(buf)) > d.hdr.MetaSlotSize {
-					return fmt.Errorf("pool metadata of %d bytes exceeds the %d-byte slot", len(buf), d.hdr.MetaSlotSize)
-				}
-				targets = append(targets, d)
-			}
-		}
-		results := make(chan result, len(targets))
 		for _, d := range targets {
-			go func(d *poolDisk) {
-				off := d.hdr.MetaOffset + int64(p.meta.Generation%2)*d.hdr.MetaSlotSize
-				_, err := d.dev.WriteAt(buf, off)
-				if err == nil {
-					err = d.dev.Sync()
-				}
-				results <- result{d, err}
-			}(d)
+			if int64(len(buf)) > d.hdr.MetaSlotSize {
+				return fmt.Errorf("pool metadata of %d bytes exceeds the %d-byte slot", len(buf), d.hdr.MetaSlotSize)
+			}
 		}
-		ok := 0
-		var failedNow []string
-		for range targets {
-			r := <-results
-			if r.err != nil {
-				r.d.failed.Store(true)
-				failedNow = append(failedNow, fmt.Sprintf("%s: %v", r.d.id, r.err))
+		errs := make([]error, len(targets))
+		var wg sync.WaitGroup
+		for i, d := range targets {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				off := d.hdr.MetaOffset + int64(1-d.keepSlot)*d.hdr.MetaSlotSize
+				_, errs[i] = d.dev.WriteAt(buf, off)
+				if errs[i] == nil {
+					errs[i] = d.dev.Sync()
+				}
+			}()
+		}
+		wg.Wait()
+		var wrote, failedNow []string
+		for i, d := range targets {
+			if errs[i] != nil {
+				d.failed.Store(true)
+				failedNow = append(failedNow, fmt.Sprintf("%s: %v", d.id, errs[i]))
 				continue
 			}
-			ok++
+			wrote = append(wrote, d.id)
 		}
-		if len(failedNow) > 0 {
-			for _, d := range p.disks {
-				if d != nil && d.failed.Load() && p.meta.Disks[d.index].State != DiskRemoved {
-					p.meta.Disks[d.index].State = DiskFailed
+		if commitQuorum(p.committedLive, next, wrote) {
+			p.committedLive = next
+			for i, d := range targets {
+				if errs[i] == nil {
+					d.keepSlot = 1 - d.keepSlot
 				}
 			}
-			p.logf("pool %s: metadata gen %d failed on %s; recording as failed", p.meta.PoolID, p.meta.Generation, strings.Join(failedNow, "; "))
-			if attempt < len(p.disks) {
-				continue
+			for i, d := range p.disks {
+				if d != nil && p.meta.Disks[i].State == DiskFailed {
+					d.failedDurable.Store(true)
+				}
+			}
+			if len(failedNow) == 0 {
+				return nil
 			}
 		}
-		if ok*2 <= p.meta.members() {
-			return fmt.Errorf("commit pool metadata gen %d: written to %d of %d member disks: %w", p.meta.Generation, ok, p.meta.members(), ErrNoMajority)
+		if len(failedNow) == 0 {
+			return fmt.Errorf("commit pool metadata gen %d: written to %d of %d live disks: %w", p.meta.Generation, len(wrote), len(next), ErrNoMajority)
 		}
-		return nil
+		p.logf("pool %s: metadata gen %d failed on %s; recording as failed", p.meta.PoolID, p.meta.Generation, strings.Join(failedNow, "; "))
+		if attempt >= len(p.disks) {
+			return fmt.Errorf("commit pool metadata gen %d: disks kept failing: %s: %w", p.meta.Generation, strings.Join(failedNow, "; "), ErrNoMajority)
+		}
 	}
 }
 
@@ -508,10 +540,12 @@ func (p *Pool) failDisk(d *poolDisk, cause error) error {
 	d.failed.Store(true)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.meta.Disks[d.index].State == DiskFailed {
+	if d.failedDurable.Load() || p.meta.Disks[d.index].State == DiskRemoved {
 		return nil
 	}
-	p.logf("pool %s: disk %s failed: %v", p.meta.PoolID, d.id, cause)
+	if p.meta.Disks[d.index].State != DiskFailed {
+		p.logf("pool %s: disk %s failed: %v", p.meta.PoolID, d.id, cause)
+	}
 	p.meta.Disks[d.index].State = DiskFailed
 	if err := p.commitLocked(); err != nil {
 		return fmt.Errorf("record disk %s failed: %w", d.id, err)

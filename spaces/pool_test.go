@@ -375,19 +375,7 @@ func TestRetireDisk(t *testing.T) {
 
 func TestCorruptCopyIsHealed(t *testing.T) {
 	paths, devs := fileDisks(t, 3, 8<<20)
-	p, err := CreatePool(asDevices(devs), testCreateOpts(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := p.CreateVirtualDisk("m", 2*testSlab, Mirror)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := pattern(5, 0, int(v.Size()))
-	mustWrite(t, v, data, 0)
-	if err := p.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	p, v, data := mirrorWithData(t, devs, 5)
 	// Flip bytes in each copy of a different block, straight in the disk files.
 	flip := func(vOff int64, ci int) {
 		di, devOff := copyFileOffset(t, v, vOff, ci)
@@ -456,4 +444,65 @@ func TestLargeRegionsUnalignedIO(t *testing.T) {
 	}
 	clear(data[5000 : 5000+3<<20])
 	mustRead(t, v, data, 0)
+}
+
+// A 2-disk mirror loses a disk: it records the loss on the survivor alone and keeps writing;
+// the survivor opens alone afterwards, the lost disk alone is refused (it cannot know it is
+// stale), and when it returns its older metadata does not win.
+func TestTwoDiskMirrorLosesOne(t *testing.T) {
+	_, devs := fileDisks(t, 2, 8<<20)
+	p, v, _ := mirrorWithData(t, devs, 1)
+	// Before anything records the loss, the pool cannot be opened from one disk: each could be
+	// the stale one.
+	for i := range devs {
+		if _, err := OpenPool(asDevices(devs[i:i+1]), OpenOptions{ReadOnly: true, Logf: t.Logf}); !errors.Is(err, ErrNoMajority) {
+			t.Fatalf("open from disk %d alone before any failure: %v, want ErrNoMajority", i, err)
+		}
+	}
+	devs[1].Pull()
+	after := pattern(2, 0, int(v.Size()))
+	mustWrite(t, v, after, 0)
+	if err := v.Flush(); err != nil {
+		t.Fatalf("flush after losing one of two disks: %v", err)
+	}
+	mustRead(t, v, after, 0)
+	if h := v.Health(); h.State != Degraded {
+		t.Fatalf("health %+v, want degraded", h)
+	}
+	if st := p.Disks()[1].State; st != DiskFailed {
+		t.Fatalf("lost disk state %s", st)
+	}
+	// The survivor alone opens and reads the writes made after the loss.
+	p2, err := OpenPool(asDevices(devs[:1]), testOpenOpts(t, "n1", 1))
+	if err != nil {
+		t.Fatalf("open from the survivor: %v", err)
+	}
+	v2, _ := p2.VirtualDisk("m")
+	mustRead(t, v2, after, 0)
+	// The lost disk, back on its own, is refused: its newest generation lists both disks live.
+	devs[1].Return()
+	if _, err := OpenPool(asDevices(devs[1:]), testOpenOpts(t, "n1", 1)); !errors.Is(err, ErrNoMajority) {
+		t.Fatalf("open from the stale disk alone: %v, want ErrNoMajority", err)
+	} else {
+		t.Logf("refusal reads: %v", err)
+	}
+	// Both present: the survivor's generation wins and the stale disk stays failed.
+	p3, err := OpenPool(asDevices(devs), testOpenOpts(t, "n1", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := p3.Disks()[1].State; st != DiskFailed {
+		t.Fatalf("stale disk came back as %s", st)
+	}
+	v3, _ := p3.VirtualDisk("m")
+	mustRead(t, v3, after, 0)
+	// A second writer with a higher epoch fences the first even with one disk.
+	p4, err := OpenPool(asDevices(devs[:1]), testOpenOpts(t, "n2", 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v3.Flush(); !errors.Is(err, ErrFenced) {
+		t.Fatalf("flush by the fenced owner: %v, want ErrFenced", err)
+	}
+	p4.Close()
 }

@@ -159,10 +159,28 @@ type RepairProgress struct {
 	SlabsDone  int64
 	SlabsTotal int64
 	Started    time.Time
+	Updated    time.Time // when these figures were taken (recorded, for a repair in another process)
 	Elapsed    time.Duration
 	Rate       float64       // bytes per second so far
 	ETA        time.Duration // at the current rate
 	Err        string
+	// Recorded: the figures come from the pool metadata, as last committed by the process
+	// repairing (perhaps another one, perhaps one that died: see Updated), not from this one.
+	Recorded bool
+}
+
+// repairRecord is the repair progress kept in the pool metadata. The repairing process commits
+// it when a repair starts, with every slab it rebuilds, and when it ends, so any other process
+// opening the pool (sofsctl pool show) sees how far it got.
+type repairRecord struct {
+	Running    bool   `json:"running"`
+	BytesDone  int64  `json:"done"`
+	BytesTotal int64  `json:"total"`
+	SlabsDone  int64  `json:"slabsDone"`
+	SlabsTotal int64  `json:"slabs"`
+	Started    int64  `json:"started"` // Unix nanoseconds
+	Updated    int64  `json:"updated"`
+	Err        string `json:"err,omitempty"`
 }
 
 type repairProgress struct {
@@ -177,19 +195,32 @@ type repairProgress struct {
 	err        string
 }
 
-// RepairProgress returns the current (or last) repair's progress.
+// RepairProgress returns this process's current (or last) repair's progress or, if it ran none,
+// the progress recorded in the pool metadata.
 func (p *Pool) RepairProgress() RepairProgress {
 	r := &p.progress
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := RepairProgress{Running: r.running, BytesDone: r.done.Load(), BytesTotal: r.total,
-		SlabsDone: r.slabsDone.Load(), SlabsTotal: r.slabsTotal, Started: r.started, Err: r.err}
-	end := time.Now()
-	if !r.running && !r.finished.IsZero() {
-		end = r.finished
-	}
-	if !r.started.IsZero() {
-		out.Elapsed = end.Sub(r.started)
+	var out RepairProgress
+	if r.started.IsZero() {
+		r.mu.Unlock()
+		p.mu.Lock()
+		rec := p.meta.Repair
+		p.mu.Unlock()
+		if rec == nil {
+			return out
+		}
+		out = RepairProgress{Running: rec.Running, BytesDone: rec.BytesDone, BytesTotal: rec.BytesTotal,
+			SlabsDone: rec.SlabsDone, SlabsTotal: rec.SlabsTotal, Started: time.Unix(0, rec.Started),
+			Updated: time.Unix(0, rec.Updated), Err: rec.Err, Recorded: true}
+		out.Elapsed = out.Updated.Sub(out.Started)
+	} else {
+		out = RepairProgress{Running: r.running, BytesDone: r.done.Load(), BytesTotal: r.total,
+			SlabsDone: r.slabsDone.Load(), SlabsTotal: r.slabsTotal, Started: r.started, Err: r.err, Updated: time.Now()}
+		if !r.running && !r.finished.IsZero() {
+			out.Updated = r.finished
+		}
+		out.Elapsed = out.Updated.Sub(r.started)
+		r.mu.Unlock()
 	}
 	if secs := out.Elapsed.Seconds(); secs > 0 {
 		out.Rate = float64(out.BytesDone) / secs
@@ -198,6 +229,23 @@ func (p *Pool) RepairProgress() RepairProgress {
 		out.ETA = time.Duration(float64(out.BytesTotal-out.BytesDone) / out.Rate * float64(time.Second))
 	}
 	return out
+}
+
+// recordProgressLocked copies this process's repair progress into the metadata, to be committed
+// with the next generation.
+func (p *Pool) recordProgressLocked() {
+	pr := p.localProgress()
+	p.meta.Repair = &repairRecord{Running: pr.Running, BytesDone: pr.BytesDone, BytesTotal: pr.BytesTotal,
+		SlabsDone: pr.SlabsDone, SlabsTotal: pr.SlabsTotal, Started: pr.Started.UnixNano(), Updated: time.Now().UnixNano(), Err: pr.Err}
+}
+
+// localProgress is this process's repair progress only (zero if it ran none).
+func (p *Pool) localProgress() RepairProgress {
+	r := &p.progress
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return RepairProgress{Running: r.running, BytesDone: r.done.Load(), BytesTotal: r.total,
+		SlabsDone: r.slabsDone.Load(), SlabsTotal: r.slabsTotal, Started: r.started, Err: r.err}
 }
 
 // RepairOptions tunes Repair.
@@ -218,15 +266,77 @@ type repairTask struct {
 // Repair re-creates missing copies (of failed disks) and moves copies off retiring disks. Copies
 // are placed on the least-used eligible disks, so a rebuild spreads over every remaining disk and
 // runs several slabs in parallel; each region is copied under its write lock, so foreground writes
-// wait for at most one region.
+// wait for at most one region. A disk that fails while repair runs is repaired around in a
+// further round.
 func (p *Pool) Repair(ctx context.Context, opts RepairOptions) error {
-	p.mu.Lock()
 	if p.readOnly {
-		p.mu.Unlock()
 		return ErrReadOnly
 	}
-	var tasks []*repairTask
-	var planErrs []error
+	pr := &p.progress
+	pr.mu.Lock()
+	pr.running, pr.started, pr.finished, pr.total, pr.slabsTotal, pr.err = true, time.Now(), time.Time{}, 0, 0, ""
+	pr.done.Store(0)
+	pr.slabsDone.Store(0)
+	pr.mu.Unlock()
+	var err error
+	for round := 0; round <= len(p.disks); round++ {
+		// The commit records the progress and, writing every live disk, finds any that failed
+		// since the last round, so the plan sees them.
+		p.mu.Lock()
+		p.recordProgressLocked()
+		err = p.commitLocked()
+		p.mu.Unlock()
+		if err != nil {
+			break
+		}
+		tasks, planErrs, parallel := p.planRepair(opts.Parallel)
+		if len(tasks) == 0 {
+			err = errors.Join(planErrs...)
+			break
+		}
+		var total int64
+		for _, t := range tasks {
+			total += int64(len(t.targets)) * t.v.slabSize
+		}
+		pr.mu.Lock()
+		pr.total += total
+		pr.slabsTotal += int64(len(tasks))
+		pr.mu.Unlock()
+		p.mu.Lock()
+		p.recordProgressLocked() // the totals, before the first slab is done
+		err = p.commitLocked()
+		p.mu.Unlock()
+		if err != nil {
+			p.abandonTasks(tasks)
+			break
+		}
+		if err = errors.Join(append(planErrs, p.runRepair(ctx, tasks, parallel, newThrottle(opts.RateLimit))...)...); err != nil {
+			break
+		}
+	}
+	pr.mu.Lock()
+	pr.running, pr.finished = false, time.Now()
+	if err != nil {
+		pr.err = err.Error()
+	}
+	pr.mu.Unlock()
+	p.mu.Lock()
+	p.recordProgressLocked()
+	if cerr := p.commitLocked(); cerr != nil && err == nil {
+		err = cerr
+	}
+	p.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("repair pool %s: %w", p.meta.PoolID, err)
+	}
+	return nil
+}
+
+// planRepair finds the slabs missing copies (or with copies on retiring disks) and places their
+// new copies, marked rebuilding.
+func (p *Pool) planRepair(parallel int) (tasks []*repairTask, planErrs []error, _ int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for _, rec := range p.meta.VDisks {
 		v := p.vdisks[rec.Name]
 		for _, s := range v.slabs {
@@ -266,7 +376,6 @@ func (p *Pool) Repair(ctx context.Context, opts RepairOptions) error {
 			tasks = append(tasks, t)
 		}
 	}
-	parallel := opts.Parallel
 	if parallel <= 0 {
 		for _, d := range p.disks {
 			if d.live() {
@@ -276,35 +385,50 @@ func (p *Pool) Repair(ctx context.Context, opts RepairOptions) error {
 		// Two slabs per disk keep each disk busy while the other waits on its read or write.
 		parallel = max(2*parallel, 1)
 	}
-	p.mu.Unlock()
+	return tasks, planErrs, parallel
+}
 
-	var total int64
+// abandonTasks drops planned rebuild targets that will not be copied.
+func (p *Pool) abandonTasks(tasks []*repairTask) {
 	for _, t := range tasks {
-		total += int64(len(t.targets)) * t.v.slabSize
+		t.s.dropRebuilding()
+		p.mu.Lock()
+		for _, c := range t.targets {
+			delete(p.used, [2]int64{int64(c.diskIndex), c.extent})
+		}
+		p.mu.Unlock()
 	}
-	pr := &p.progress
-	pr.mu.Lock()
-	pr.running, pr.started, pr.finished, pr.total, pr.slabsTotal, pr.err = true, time.Now(), time.Time{}, total, int64(len(tasks)), ""
-	pr.done.Store(0)
-	pr.slabsDone.Store(0)
-	pr.mu.Unlock()
+}
 
-	throttle := newThrottle(opts.RateLimit)
+func (s *slab) dropRebuilding() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var keep []slabCopy
+	for _, c := range s.list {
+		if !c.rebuilding {
+			keep = append(keep, c)
+		}
+	}
+	s.list = keep
+}
+
+// runRepair rebuilds tasks with parallel workers.
+func (p *Pool) runRepair(ctx context.Context, tasks []*repairTask, parallel int, throttle *throttle) []error {
 	work := make(chan *repairTask)
 	var wg sync.WaitGroup
 	var errMu sync.Mutex
-	errs := planErrs
+	var errs []error
 	for w := 0; w < parallel; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for t := range work {
 				if err := p.rebuildSlab(ctx, t, throttle); err != nil {
+					p.progress.slabsDone.Add(1)
 					errMu.Lock()
 					errs = append(errs, err)
 					errMu.Unlock()
 				}
-				pr.slabsDone.Add(1)
 			}
 		}()
 	}
@@ -313,17 +437,7 @@ func (p *Pool) Repair(ctx context.Context, opts RepairOptions) error {
 	}
 	close(work)
 	wg.Wait()
-	err := errors.Join(errs...)
-	pr.mu.Lock()
-	pr.running, pr.finished = false, time.Now()
-	if err != nil {
-		pr.err = err.Error()
-	}
-	pr.mu.Unlock()
-	if err != nil {
-		return fmt.Errorf("repair pool %s: %w", p.meta.PoolID, err)
-	}
-	return nil
+	return errs
 }
 
 // rebuildSlab copies a slab onto its rebuilding targets region by region, writes their checksum
@@ -331,20 +445,7 @@ func (p *Pool) Repair(ctx context.Context, opts RepairOptions) error {
 func (p *Pool) rebuildSlab(ctx context.Context, t *repairTask, th *throttle) error {
 	v, s := t.v, t.s
 	abort := func(err error) error {
-		s.mu.Lock()
-		var keep []slabCopy
-		for _, c := range s.list {
-			if !c.rebuilding {
-				keep = append(keep, c)
-			}
-		}
-		s.list = keep
-		s.mu.Unlock()
-		p.mu.Lock()
-		for _, c := range t.targets {
-			delete(p.used, [2]int64{int64(c.diskIndex), c.extent})
-		}
-		p.mu.Unlock()
+		p.abandonTasks([]*repairTask{t})
 		return fmt.Errorf("rebuild virtual disk %q slab %d: %w", v.name, s.index, err)
 	}
 	if err := s.ensureSums(); err != nil {
@@ -421,6 +522,8 @@ func (p *Pool) rebuildSlab(ctx context.Context, t *repairTask, th *throttle) err
 	prevRefs := v.rec.Slabs[s.index]
 	v.rec.Slabs[s.index] = refs
 	s.mu.Unlock()
+	p.progress.slabsDone.Add(1) // failed rebuilds are counted by runRepair
+	p.recordProgressLocked()
 	if err := p.commitLocked(); err != nil {
 		s.mu.Lock()
 		s.list = old

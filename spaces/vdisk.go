@@ -130,6 +130,27 @@ func (s *slab) writeTargets() []slabCopy {
 	return out
 }
 
+// failuresRecorded returns nil once every copy that a write skipped is recorded failed in a
+// committed metadata generation; otherwise it tries to commit that, and fails the write if it
+// cannot. Without this an open from the skipped disks could find metadata trusting their stale
+// copies while a write that missed them had been acknowledged.
+func (s *slab) failuresRecorded() error {
+	s.mu.RLock()
+	var pending []*poolDisk
+	for _, c := range s.list {
+		if c.disk != nil && !c.disk.live() && !c.disk.failedDurable.Load() {
+			pending = append(pending, c.disk)
+		}
+	}
+	s.mu.RUnlock()
+	for _, d := range pending {
+		if err := s.v.pool.failDisk(d, errors.New("failed earlier")); err != nil {
+			return fmt.Errorf("virtual disk %q slab %d: %w", s.v.name, s.index, err)
+		}
+	}
+	return nil
+}
+
 // unhealthyError names the slab and its disks when no copy is live.
 func (s *slab) unhealthyError() error {
 	s.mu.RLock()
@@ -398,22 +419,7 @@ func (s *slab) readVerified(buf []byte, inSlab int64, hint int64) error {
 	var sumArr [256]uint32
 	sums := s.appendSums(sumArr[:0], first, n)
 	primary := copies[0]
-	var bad []int64
-	var primaryErr error
-	if _, err := primary.disk.dev.ReadAt(buf, primary.dataOff(inSlab)); err != nil {
-		p.stats.readErrors.Add(1)
-		primaryErr = err
-		for i := int64(0); i < n; i++ {
-			bad = append(bad, i)
-		}
-	} else {
-		for i := int64(0); i < n; i++ {
-			if crc32c(buf[i*BlockSize:(i+1)*BlockSize]) != sums[i] {
-				bad = append(bad, i)
-				p.stats.mismatches.Add(1)
-			}
-		}
-	}
+	bad, primaryErr := s.readChecked(primary, buf, inSlab, sums)
 	if len(bad) == 0 {
 		return nil
 	}
@@ -454,6 +460,68 @@ func (s *slab) readVerified(buf []byte, inSlab int64, hint int64) error {
 		p.stats.healed.Add(1)
 	}
 	return nil
+}
+
+// readChunk is the unit in which readChecked splits a large read: the chunks are read at once and
+// each is verified as soon as it arrives, so checksumming overlaps the I/O of the others instead of
+// following all of it.
+const readChunk = 256 << 10
+
+// readChecked reads buf from copy c at inSlab and returns the indexes of blocks that failed
+// their checksum (all of a chunk whose read failed, with the error).
+func (s *slab) readChecked(c slabCopy, buf []byte, inSlab int64, sums []uint32) ([]int64, error) {
+	p := s.v.pool
+	check := func(part []byte, off int64, first int64) ([]int64, error) {
+		var bad []int64
+		if _, err := c.disk.dev.ReadAt(part, c.dataOff(off)); err != nil {
+			p.stats.readErrors.Add(1)
+			for i := int64(0); i < int64(len(part))/BlockSize; i++ {
+				bad = append(bad, first+i)
+			}
+			return bad, err
+		}
+		for i := int64(0); i < int64(len(part))/BlockSize; i++ {
+			if crc32c(part[i*BlockSize:(i+1)*BlockSize]) != sums[first+i] {
+				bad = append(bad, first+i)
+				p.stats.mismatches.Add(1)
+			}
+		}
+		return bad, nil
+	}
+	if len(buf) < 2*readChunk {
+		return check(buf, inSlab, 0)
+	}
+	type result struct {
+		bad []int64
+		err error
+	}
+	chunks := (len(buf) + readChunk - 1) / readChunk
+	var arr [16]result
+	results := arr[:0]
+	if chunks > len(arr) {
+		results = make([]result, 0, chunks)
+	}
+	results = results[:chunks]
+	var wg sync.WaitGroup
+	for k := 1; k < chunks; k++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lo, hi := k*readChunk, min((k+1)*readChunk, len(buf))
+			results[k].bad, results[k].err = check(buf[lo:hi], inSlab+int64(lo), int64(lo/BlockSize))
+		}()
+	}
+	results[0].bad, results[0].err = check(buf[:readChunk], inSlab, 0)
+	wg.Wait()
+	var bad []int64
+	var err error
+	for _, r := range results {
+		bad = append(bad, r.bad...)
+		if err == nil {
+			err = r.err
+		}
+	}
+	return bad, err
 }
 
 // WriteAt writes p at off to every live copy. With write-through it also writes the checksums and
@@ -576,6 +644,9 @@ func (v *VirtualDisk) writeRegion(data []byte, off int64) error {
 	}
 	if served == 0 {
 		return s.unhealthyError()
+	}
+	if err := s.failuresRecorded(); err != nil {
+		return err
 	}
 	s.setSums(inSlab/BlockSize, sums)
 	if v.writeThrough.Load() {

@@ -157,6 +157,10 @@ func progressLine(pr spaces.RepairProgress) string {
 	if pr.Running {
 		state = "eta " + pr.ETA.Round(time.Second).String()
 	}
+	if pr.Recorded {
+		// Read from the pool metadata: the repair runs (or ran) in another process.
+		state += fmt.Sprintf(" (recorded %s ago)", time.Since(pr.Updated).Round(time.Second))
+	}
 	if pr.Err != "" {
 		state = "error: " + pr.Err
 	}
