@@ -23,6 +23,7 @@ type nodeFlags struct {
 	join                                  []string
 	drainOnStop                           bool
 	debug                                 bool
+	host                                  hostFlags // node_resources.go
 }
 
 func (f *nodeFlags) register(c *cobra.Command) {
@@ -45,6 +46,7 @@ func init() {
 		RunE:  func(cmd *cobra.Command, _ []string) error { return runClusterNode(cmd.Context(), f, false) },
 	}
 	f.register(c)
+	f.host.register(c)
 	addCommand(c)
 }
 
@@ -77,7 +79,12 @@ func runClusterNode(ctx context.Context, f *nodeFlags, witness bool) error {
 		}
 		f.join = append(f.join, f.via)
 	}
-	d, err := cluster.StartNode(cluster.NodeConfig{DataDir: f.data, Join: f.join, Profile: f.profile, Log: log})
+	host, err := startHost(&f.host, log, witness)
+	if err != nil {
+		return err
+	}
+	defer host.Close()
+	d, err := cluster.StartNode(cluster.NodeConfig{DataDir: f.data, Join: f.join, Profile: f.profile, Log: log, Registry: host.Registry()})
 	if err != nil {
 		return err
 	}
