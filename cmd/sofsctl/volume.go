@@ -13,6 +13,7 @@ func init() {
 	root := &cobra.Command{Use: "volume", Short: "make cluster shared volumes (a pool, a virtual disk and a csv volume on it)"}
 	var disks []string
 	var name, size, diskSize, resiliency, label string
+	var force bool
 	create := &cobra.Command{
 		Use:   "create --disk PATH --disk PATH ... --name NAME --size SIZE [--disk-size SIZE]",
 		Short: "format a new pool on the disks, a virtual disk in it and an empty volume on that",
@@ -21,7 +22,7 @@ and an empty cluster shared volume on the virtual disk, all with owner epoch 0, 
 group that hosts it (epoch 1 and up) takes over at its first online. Each volume gets its own
 pool: a pool has one owner, fenced by the epoch of the group that hosts it.
 
-With --disk-size, disk paths that do not exist are created as sparse files of that size.
+Disks that already hold a pool are refused unless --force is given. With --disk-size, disk paths that do not exist are created as sparse files of that size.
 
 Then let the cluster host it (every node must see the disks at the same paths):
 
@@ -37,7 +38,7 @@ Then let the cluster host it (every node must see the disks at the same paths):
 			if err != nil {
 				return fmt.Errorf("--size: %w", err)
 			}
-			opts := agents.FormatOptions{Resiliency: spaces.Resiliency(resiliency), Label: label}
+			opts := agents.FormatOptions{Resiliency: spaces.Resiliency(resiliency), Label: label, Force: force}
 			if diskSize != "" {
 				if opts.DiskSize, err = parseSize(diskSize); err != nil {
 					return fmt.Errorf("--disk-size: %w", err)
@@ -56,6 +57,7 @@ Then let the cluster host it (every node must see the disks at the same paths):
 	create.Flags().StringVar(&diskSize, "disk-size", "", "create missing disk files as sparse files of this size")
 	create.Flags().StringVar(&resiliency, "resiliency", "mirror", "simple, mirror or mirror3")
 	create.Flags().StringVar(&label, "label", "", "volume label (at most 32 bytes)")
+	create.Flags().BoolVar(&force, "force", false, "format disks that already hold a pool, destroying it (refused otherwise)")
 	root.AddCommand(create)
 	addCommand(root)
 }

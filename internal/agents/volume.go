@@ -216,7 +216,13 @@ type FormatOptions struct {
 	Label      string
 	// DiskSize, when set, creates each disk path that does not exist as a sparse file of this size.
 	DiskSize int64
+	// Force formats disks that already hold a pool (destroying it); without it FormatVolume
+	// refuses them with ErrPoolExists.
+	Force bool
 }
+
+// ErrPoolExists is returned by FormatVolume for disks that already hold a pool.
+var ErrPoolExists = errors.New("disks already hold a pool")
 
 // FormatVolume creates a pool on disks (destroying their contents), a virtual disk vdisk of size
 // bytes in it and an empty csv volume on that, all with owner epoch 0 so the first cluster owner
@@ -241,6 +247,18 @@ func FormatVolume(disks []string, vdisk string, size int64, opts FormatOptions) 
 	if len(errs) > 0 {
 		closeDevices(devs)
 		return fmt.Errorf("format volume %s: %w", vdisk, errors.Join(errs...))
+	}
+	if !opts.Force {
+		existing, err := spaces.OpenPool(devs, spaces.OpenOptions{ReadOnly: true, Logf: func(string, ...any) {}})
+		if err == nil {
+			id := existing.ID()
+			existing.Close() // closes devs too
+			return fmt.Errorf("format volume %s: pool %s on %s: %w (force the format only to destroy it)", vdisk, id, strings.Join(disks, ","), ErrPoolExists)
+		}
+		if errors.Is(err, spaces.ErrNoMajority) {
+			closeDevices(devs)
+			return fmt.Errorf("format volume %s: %w: %w", vdisk, ErrPoolExists, err)
+		}
 	}
 	pool, err := spaces.CreatePool(devs, spaces.CreateOptions{Owner: spaces.OwnerToken{NodeID: "format", Epoch: 0}, SlabSize: opts.SlabSize, Logf: func(string, ...any) {}})
 	if err != nil {
