@@ -9,10 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/miekg/dns"
 )
 
 // Cluster process tests: real `sofsd node` processes on loopback addresses of their own, each
@@ -290,6 +293,37 @@ func getAndCompare(t *testing.T, nd *clusterNode, share, name string, want []byt
 	}
 }
 
+// accessPointAddrs asks the built-in responder at addr for name's A records.
+func accessPointAddrs(addr, name string) []string {
+	m := new(dns.Msg)
+	m.SetQuestion(name, dns.TypeA)
+	in, _, err := (&dns.Client{Timeout: 2 * time.Second}).Exchange(m, addr)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, rr := range in.Answer {
+		if a, ok := rr.(*dns.A); ok {
+			out = append(out, a.A.String())
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// waitAccessPoint waits until the access point resolves to exactly the hosts of nodes.
+func (c *testCluster) waitAccessPoint(dnsAddr, name string, nodes ...*clusterNode) {
+	c.t.Helper()
+	var want []string
+	for _, nd := range nodes {
+		want = append(want, nd.host)
+	}
+	slices.Sort(want)
+	c.waitFor(fmt.Sprintf("%s to resolve to %v at %s", name, want, dnsAddr), 60*time.Second, func() bool {
+		return slices.Equal(accessPointAddrs(dnsAddr, name), want)
+	})
+}
+
 // TestClusterShareFailover: three nodes, two volume+share groups. smbclient writes a file through
 // the owner of share1; SIGKILL that owner; the group comes online on another node (the new owner
 // opens the pool and the volume with a higher epoch) and smbclient reads the file back byte for
@@ -299,6 +333,12 @@ func TestClusterShareFailover(t *testing.T) {
 	c := newTestCluster(t, 3)
 	c.addVolumeShare("vol1", "share1", "n1")
 	c.addVolumeShare("vol2", "share2", "n2")
+	dnsAddr, accessPoint := c.base+"10:53", "fs.sofs.test."
+	c.mustSofsctl(c.nodes[0], "group", "create", "g-name", "--preferred", "n1")
+	c.mustSofsctl(c.nodes[0], "resource", "create", "name", "--group", "g-name", "--type", "netname",
+		"--prop", "zone=sofs.test.", "--prop", "name="+accessPoint, "--prop", "listen="+dnsAddr)
+	c.waitOnline("g-name", "", 60*time.Second)
+	c.waitAccessPoint(dnsAddr, accessPoint, c.nodes...)
 	owner1, g1 := c.waitOnline("g-vol1", "", 60*time.Second)
 	owner2, _ := c.waitOnline("g-vol2", "", 60*time.Second)
 
@@ -332,6 +372,16 @@ func TestClusterShareFailover(t *testing.T) {
 		t.Fatalf("epoch after failover %d, before %d: want higher", g1b.Epoch, g1.Epoch)
 	}
 	getAndCompare(t, newOwner, "share1", `dir\one.bin`, data1)
+	// The access point follows: the name group fails over too if it was on the killed node, and
+	// the killed node's address leaves the answer.
+	var alive []*clusterNode
+	for _, nd := range c.nodes {
+		if nd != owner1 {
+			alive = append(alive, nd)
+		}
+	}
+	c.waitOnline("g-name", owner1.id, 90*time.Second)
+	c.waitAccessPoint(dnsAddr, accessPoint, alive...)
 
 	// Drain the new owner: share1 moves to the last node with its data.
 	if owner2 == owner1 {

@@ -88,6 +88,7 @@ func runClusterNode(ctx context.Context, f *nodeFlags, witness bool) error {
 	if err != nil {
 		return err
 	}
+	host.AttachStore(d.Store())
 	daemon.SdNotify(false, daemon.SdNotifyReady)
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)

@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sofs-dev/sofs/cluster"
+	"github.com/sofs-dev/sofs/dnsreg"
 	"github.com/sofs-dev/sofs/internal/agents"
 	"github.com/sofs-dev/sofs/smb/auth"
 	"github.com/sofs-dev/sofs/smb/server"
@@ -55,6 +58,7 @@ type nodeHost struct {
 	log      *slog.Logger
 	srv      *server.Server
 	registry *cluster.Registry
+	store    atomic.Pointer[cluster.Store] // set by AttachStore once the node runs
 }
 
 // startHost starts the SMB listeners (with no shares) and builds the registry of resource types.
@@ -103,9 +107,45 @@ func startHost(f *hostFlags, log *slog.Logger, witness bool) (*nodeHost, error) 
 		log.Info(fmt.Sprintf(format, args...), "component", "VOLUME")
 	})
 	shares := &agents.Shares{Server: smbShares{srv}, Volumes: vols}
+	names := agents.NewNetnames(h)
 	h.registry.Register(vols.Info(), vols)
 	h.registry.Register(shares.Info(), shares)
+	h.registry.Register(names.Info(), names)
 	return h, nil
+}
+
+// AttachStore gives the host the node's config DB (the DNS responder answers from it).
+func (h *nodeHost) AttachStore(s *cluster.Store) {
+	if h != nil {
+		h.store.Store(s)
+	}
+}
+
+// Nodes implements dnsreg.NodeSource from the config DB: each node's client address is the host
+// of its cluster address (one address per node, as on the loopback cluster of make run). The
+// change channel closes after a second: the responder reads the state per query anyway.
+func (h *nodeHost) Nodes() ([]dnsreg.Node, <-chan struct{}) {
+	changed := make(chan struct{})
+	time.AfterFunc(time.Second, func() { close(changed) })
+	s := h.store.Load()
+	if s == nil {
+		return nil, changed
+	}
+	var out []dnsreg.Node
+	s.Read(func(st *cluster.State) {
+		for _, id := range st.SortedNodes() {
+			n := st.Nodes[id]
+			if n.Witness {
+				continue
+			}
+			dn := dnsreg.Node{Name: id, Up: n.State == cluster.NodeUp}
+			if ap, err := netip.ParseAddrPort(n.Addr); err == nil {
+				dn.Addrs = []netip.Addr{ap.Addr()}
+			}
+			out = append(out, dn)
+		}
+	})
+	return out, changed
 }
 
 // Registry is nil for a node that hosts nothing (the cluster then makes its own).
