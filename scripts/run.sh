@@ -72,7 +72,7 @@ start_node() { # start_node INDEX [extra sofsd flags...]
 }
 
 all_voting() { [ "$(ctl cluster status | awk '$1=="voters" {print $2}' | tr ',' '\n' | grep -c .)" = 3 ]; }
-all_online() { [ "$(ctl group list | awk 'NR>1 && $3=="Online"' | wc -l)" = 2 ]; }
+all_online() { [ "$(ctl group list | awk 'NR>1 && $1 ~ /^g-vol/ && $3=="Online"' | wc -l)" = 2 ]; }
 
 first=false
 if [ ! -f "$RUN/n1/node.json" ]; then
@@ -113,7 +113,16 @@ for v in 1 2; do
         touch "$RUN/disks/vol$v.ready"
     fi
 done
-wait_for "both share groups online" 120 all_online
+# The access point: the built-in DNS responder answers fs.sofs.test on 127.0.0.10, from whichever
+# node owns group g-name.
+DNS_ADDR="${SOFS_DNS_ADDR:-127.0.0.10:53}"
+if [ ! -f "$RUN/name.ready" ]; then
+    ctl group create g-name --preferred n3 >/dev/null
+    ctl resource create name --group g-name --type netname --prop zone=sofs.test. \
+        --prop name=fs.sofs.test. --prop "listen=$DNS_ADDR" >/dev/null
+    touch "$RUN/name.ready"
+fi
+wait_for "the share groups online" 120 all_online
 
 echo
 echo "sofs cluster 'sofs' is up: nodes n1..n3 on ${HOSTS[*]}, SMB port $PORT, user $user."
@@ -132,13 +141,17 @@ all_shares_answer() {
         host="${HOSTS[$(( ${owner#n} - 1 ))]}"
         share_answers "$host" "$share" || return 1
         lines+=("    smbclient //$host/$share -p $PORT -U '$user%$pass' -m SMB3        # $share on $owner")
-    done < <(ctl group list | awk 'NR>1 {print $1, $2}')
+    done < <(ctl group list | awk 'NR>1 && $1 ~ /^g-vol/ {print $1, $2}')
     [ ${#lines[@]} = 2 ]
 }
 wait_for "both shares to answer on their owners" 120 all_shares_answer
 all_shares_answer
 printf '%s\n' "${lines[@]}"
 cat <<MSG
+
+The access point fs.sofs.test resolves (built-in DNS responder on $DNS_ADDR) to every up node:
+
+    dig @${DNS_ADDR%:*} -p ${DNS_ADDR##*:} fs.sofs.test      # or: host -p ${DNS_ADDR##*:} fs.sofs.test ${DNS_ADDR%:*}
 
 Look at the cluster (credentials in $RUN/n1):
 
