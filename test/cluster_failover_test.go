@@ -387,6 +387,16 @@ func TestClusterShareFailover(t *testing.T) {
 	if owner2 == owner1 {
 		owner2, _ = c.waitOnline("g-vol2", owner1.id, 90*time.Second)
 	}
+	// An open held across the drain is closed by the share going offline.
+	_, held := dialGoSMB2(t, &sofsd{Addr: newOwner.host + ":" + clusterSMBPort, Share: "share1"}, 0, false)
+	hf, err := held.Open(`dir\one.bin`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4096)
+	if _, err := hf.ReadAt(buf, 0); err != nil || !bytes.Equal(buf, data1[:4096]) {
+		t.Fatalf("read through the held open before the drain: %v", err)
+	}
 	c.mustSofsctl(owner2, "node", "pause", newOwner.id, "--drain")
 	drained, g1c := c.waitOnline("g-vol1", newOwner.id, 90*time.Second)
 	if drained == owner1 {
@@ -396,6 +406,11 @@ func TestClusterShareFailover(t *testing.T) {
 		t.Fatalf("epoch after drain %d, before %d: want higher", g1c.Epoch, g1b.Epoch)
 	}
 	getAndCompare(t, drained, "share1", `dir\one.bin`, data1)
+	if _, err := hf.ReadAt(buf, 0); err == nil {
+		t.Fatalf("read through an open on %s after its share went offline: want an error", newOwner.id)
+	} else {
+		t.Logf("held open after the drain: %v", err)
+	}
 	out, _ := smbclientAt(t, newOwner, "share1", "ls")
 	if !strings.Contains(out, "NT_STATUS_BAD_NETWORK_NAME") {
 		t.Fatalf("share1 on drained node %s: want NT_STATUS_BAD_NETWORK_NAME, got\n%s", newOwner.id, out)
