@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/miekg/dns"
@@ -31,13 +30,12 @@ const (
 type Netnames struct {
 	Nodes dnsreg.NodeSource
 
-	mu      sync.Mutex // guards running; never held across I/O
-	running map[string]*dnsreg.ResponderServer
+	running hosted[*dnsreg.ResponderServer]
 }
 
 // NewNetnames returns the type answering from nodes.
 func NewNetnames(nodes dnsreg.NodeSource) *Netnames {
-	return &Netnames{Nodes: nodes, running: map[string]*dnsreg.ResponderServer{}}
+	return &Netnames{Nodes: nodes}
 }
 
 // Info is the registration.
@@ -59,10 +57,7 @@ func (n *Netnames) Online(ctx context.Context, r cluster.ResourceRef) error {
 	if err != nil {
 		return err
 	}
-	n.mu.Lock()
-	_, up := n.running[r.Name]
-	n.mu.Unlock()
-	if up {
+	if _, up := n.running.get(r.Name); up {
 		return nil
 	}
 	resp, err := dnsreg.NewResponder(dnsreg.ResponderConfig{Zone: zone, AccessPoint: name, Nodes: n.Nodes})
@@ -73,19 +68,14 @@ func (n *Netnames) Online(ctx context.Context, r cluster.ResourceRef) error {
 	if err != nil {
 		return fmt.Errorf("netname %s: %w", r.Name, err)
 	}
-	n.mu.Lock()
-	n.running[r.Name] = srv
-	n.mu.Unlock()
+	n.running.put(r.Name, srv)
 	return nil
 }
 
 // Offline implements cluster.ResourceType.
 func (n *Netnames) Offline(ctx context.Context, r cluster.ResourceRef) error {
-	n.mu.Lock()
-	srv := n.running[r.Name]
-	delete(n.running, r.Name)
-	n.mu.Unlock()
-	if srv == nil {
+	srv, ok := n.running.take(r.Name)
+	if !ok {
 		return nil
 	}
 	if err := srv.Close(ctx); err != nil {
@@ -96,9 +86,7 @@ func (n *Netnames) Offline(ctx context.Context, r cluster.ResourceRef) error {
 
 // LooksAlive implements cluster.ResourceType.
 func (n *Netnames) LooksAlive(ctx context.Context, r cluster.ResourceRef) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.running[r.Name] == nil {
+	if _, ok := n.running.get(r.Name); !ok {
 		return fmt.Errorf("netname %s is not answering on this node", r.Name)
 	}
 	return nil
@@ -110,10 +98,8 @@ func (n *Netnames) IsAlive(ctx context.Context, r cluster.ResourceRef) error {
 	if err != nil {
 		return err
 	}
-	n.mu.Lock()
-	srv := n.running[r.Name]
-	n.mu.Unlock()
-	if srv == nil {
+	srv, ok := n.running.get(r.Name)
+	if !ok {
 		return fmt.Errorf("netname %s is not answering on this node", r.Name)
 	}
 	m := new(dns.Msg)

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sofs-dev/sofs/cluster"
@@ -40,8 +39,7 @@ type Volumes struct {
 	// Logf receives spaces' log lines (default: discarded).
 	Logf func(format string, args ...any)
 
-	mu      sync.Mutex // guards mounted; never held across I/O
-	mounted map[string]*mountedVolume
+	mounted hosted[*mountedVolume]
 }
 
 type mountedVolume struct {
@@ -56,7 +54,7 @@ func NewVolumes(logf func(string, ...any)) *Volumes {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	return &Volumes{Logf: logf, mounted: map[string]*mountedVolume{}}
+	return &Volumes{Logf: logf}
 }
 
 // Info is the registration: the thorough check flushes the pool, which reads the metadata
@@ -105,10 +103,7 @@ func (v *Volumes) Online(ctx context.Context, r cluster.ResourceRef) error {
 	if err != nil {
 		return err
 	}
-	v.mu.Lock()
-	old := v.mounted[r.Name]
-	v.mu.Unlock()
-	if old != nil {
+	if old, ok := v.mounted.get(r.Name); ok {
 		if old.epoch == r.Epoch {
 			return nil
 		}
@@ -139,9 +134,7 @@ func (v *Volumes) Online(ctx context.Context, r cluster.ResourceRef) error {
 		pool.Close()
 		return fmt.Errorf("volume %s: mount virtual disk %s with epoch %d: %w", r.Name, vdName, r.Epoch, err)
 	}
-	v.mu.Lock()
-	v.mounted[r.Name] = &mountedVolume{epoch: r.Epoch, pool: pool, vdisk: vd, vol: vol}
-	v.mu.Unlock()
+	v.mounted.put(r.Name, &mountedVolume{epoch: r.Epoch, pool: pool, vdisk: vd, vol: vol})
 	v.Logf("volume %s: mounted virtual disk %s (pool %s) with epoch %d", r.Name, vdName, pool.ID(), r.Epoch)
 	return nil
 }
@@ -149,11 +142,8 @@ func (v *Volumes) Online(ctx context.Context, r cluster.ResourceRef) error {
 // Offline implements cluster.ResourceType: the volume writes a checkpoint, then the pool flushes
 // twice (nothing left to resync) and closes its disks. Offline of a volume not mounted succeeds.
 func (v *Volumes) Offline(ctx context.Context, r cluster.ResourceRef) error {
-	v.mu.Lock()
-	m := v.mounted[r.Name]
-	delete(v.mounted, r.Name)
-	v.mu.Unlock()
-	if m == nil {
+	m, ok := v.mounted.take(r.Name)
+	if !ok {
 		return nil
 	}
 	verr := m.vol.Close()
@@ -167,9 +157,8 @@ func (v *Volumes) Offline(ctx context.Context, r cluster.ResourceRef) error {
 }
 
 func (v *Volumes) get(name string) *mountedVolume {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.mounted[name]
+	m, _ := v.mounted.get(name)
+	return m
 }
 
 // FS returns the mounted volume of resource name, for the share type.
