@@ -22,6 +22,7 @@ type nodeFlags struct {
 	join                                  []string
 	drainOnStop                           bool
 	debug                                 bool
+	host                                  hostFlags // node_resources.go
 }
 
 func (f *nodeFlags) register(c *cobra.Command) {
@@ -44,6 +45,7 @@ func init() {
 		RunE:  func(cmd *cobra.Command, _ []string) error { return runClusterNode(cmd.Context(), f, false) },
 	}
 	f.register(c)
+	f.host.register(c)
 	addCommand(c)
 }
 
@@ -73,10 +75,16 @@ func runClusterNode(ctx context.Context, f *nodeFlags, witness bool) error {
 		}
 		f.join = append(f.join, f.via)
 	}
-	d, err := cluster.StartNode(cluster.NodeConfig{DataDir: f.data, Join: f.join, Profile: f.profile, Log: log})
+	host, err := startHost(&f.host, log, witness)
 	if err != nil {
 		return err
 	}
+	defer host.Close()
+	d, err := cluster.StartNode(cluster.NodeConfig{DataDir: f.data, Join: f.join, Profile: f.profile, Log: log, Registry: host.Registry()})
+	if err != nil {
+		return err
+	}
+	host.AttachStore(d.Store())
 	daemon.SdNotify(false, daemon.SdNotifyReady)
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)

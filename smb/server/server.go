@@ -105,7 +105,7 @@ func (c *Config) setDefaults() error {
 	seen := map[string]bool{"IPC$": true}
 	for _, s := range c.Shares {
 		key := strings.ToUpper(s.Name)
-		if s.Name == "" || strings.ContainsAny(s.Name, `\/:*?"<>|`) || seen[key] {
+		if !validShareName(s.Name) || seen[key] {
 			return fmt.Errorf("server config: bad or duplicate share name %q", s.Name)
 		}
 		if s.FS == nil {
@@ -124,7 +124,8 @@ type Server struct {
 	rpc       *rpc.Server
 	startTime time.Time
 
-	shares     map[string]*shareState // upper-case name → share; fixed after New
+	sharesMu   sync.RWMutex           // guards shares (AddShare/RemoveShare, shares.go)
+	shares     map[string]*shareState // upper-case name → share
 	interfaces interfaceSource        // the host's network interfaces (netinfo.go)
 
 	mu        sync.Mutex
@@ -141,8 +142,9 @@ type Server struct {
 // shareState is a share plus the open state every connection sees.
 type shareState struct {
 	Share
-	opens *vfs.OpenTable
-	ipc   bool
+	opens   *vfs.OpenTable
+	ipc     bool
+	removed atomic.Bool // set by RemoveShare before it closes the share's trees
 }
 
 // New validates cfg and returns a server ready to Serve.
@@ -177,18 +179,6 @@ func New(cfg Config) (*Server, error) {
 	_, _ = rand.Read(b[:])
 	s.nextSessionID.Store(uint64(b[0])<<40 | uint64(b[1])<<32)
 	return s, nil
-}
-
-// shareLister exposes the share list to the srvsvc pipe.
-type shareLister struct{ s *Server }
-
-func (l shareLister) Shares() []rpc.Share {
-	out := make([]rpc.Share, 0, len(l.s.cfg.Shares)+1)
-	for _, sh := range l.s.cfg.Shares {
-		out = append(out, rpc.Share{Name: sh.Name, Type: 0, Comment: sh.Comment, Path: `C:\` + sh.Name})
-	}
-	out = append(out, rpc.Share{Name: "IPC$", Type: 3 | 0x80000000, Comment: "IPC Service"})
-	return out
 }
 
 // ListenAndServe listens on addr and serves until Shutdown.
@@ -274,6 +264,3 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
-
-// share finds a share by name, case-insensitively.
-func (s *Server) share(name string) *shareState { return s.shares[strings.ToUpper(name)] }

@@ -57,6 +57,10 @@ func handleTreeConnect(r *request) error {
 		resp.ShareFlags |= wire.ShareFlagEncryptData
 	}
 	r.sess.addTree(t)
+	if sh.removed.Load() { // RemoveShare ran between the lookup and addTree (shares.go)
+		r.sess.removeTree(t.id)
+		return wire.StatusBadNetworkName
+	}
 	r.tree = t
 	wire.Header(r.resp).SetTreeID(t.id)
 	r.resp = resp.Append(r.resp)
