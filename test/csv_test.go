@@ -11,7 +11,7 @@ import (
 )
 
 // sofsctl runs the real sofsctl and fails the test on error.
-func sofsctl(t *testing.T, args ...string) string {
+func sofsctl(t testing.TB, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(filepath.Join(binDir, "sofsctl"), args...).CombinedOutput()
 	if err != nil {
