@@ -7,6 +7,9 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // maxFileBlocks bounds file block numbers (a 4 EiB file) so block arithmetic cannot overflow.
@@ -70,11 +73,23 @@ func (s *state) setSD(ino *inode, sd string) {
 	ino.sd = id
 }
 
-// foldName is the key under which a name is indexed: case-insensitive as NTFS compares names
-// (simple per-rune upper-casing, like NTFS's upcase table). Unicode normalisation (NFC/NFD) is
-// not applied: it needs tables this module does not carry (FORMAT.md).
+// foldName is the key under which a name is indexed: canonically equivalent names match
+// (NFC, so "é" typed composed on Windows and decomposed by a macOS client is one name) and case
+// does not matter (simple per-rune upper-casing, like NTFS's upcase table). NFC is applied again
+// after upper-casing because a simple case mapping need not keep a string composed. The name
+// itself is stored as the client sent it (case- and form-preserving).
 func foldName(s string) string {
-	return strings.Map(unicode.ToUpper, s)
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii { // most names: normalisation cannot change them
+		return strings.Map(unicode.ToUpper, s)
+	}
+	return norm.NFC.String(strings.Map(unicode.ToUpper, norm.NFC.String(s)))
 }
 
 // bitmap is the free-space map of the data area: bit i set means data block DataStart+i is used.
