@@ -198,7 +198,8 @@ type Coordinator struct {
 	head, tail   uint64 // journal positions: next write; oldest still needed
 	cpGen        uint64 // generation of the newest checkpoint written or in progress
 	cpRunning    bool
-	failed       error // a write failed: the volume accepts no more changes
+	cpBase       *checkpointBase // owned by the running checkpoint
+	failed       error           // a write failed: the volume accepts no more changes
 	closing      bool
 	done         chan struct{}
 	stats        CoordinatorStats
@@ -233,6 +234,7 @@ func newCoordinator(dev BlockDevice, l *loaded, epoch uint64, commitDelay time.D
 		commitDelay: max(commitDelay, 0),
 	}
 	c.cond = sync.NewCond(&c.cmu)
+	c.cpBase = newCheckpointBase(l.st)
 	c.alloc.init(l.st.dataStart, l.st.dataBlocks)
 	c.st.onFree = c.alloc.quarantineFreed
 	go c.commitLoop()
@@ -398,14 +400,14 @@ func (c *Coordinator) commitOnce(forceCheckpoint bool) error {
 	}
 	emit()
 	var cpHeader *checkpointHeader
-	var cpSnap *stateSnapshot
+	var cpDelta *stateDelta
 	if !c.cpRunning && (forceCheckpoint || head-c.tail > c.sb.JournalBlocks/2) {
 		c.cpGen++
 		c.cpRunning = true
 		cpHeader = &checkpointHeader{generation: c.cpGen, tag: c.tag, journalPos: head, nextSeq: seq, epoch: c.epoch, createdUnix: time.Now().UnixNano()}
 		c.cmu.Unlock()
 		began := time.Now()
-		cpSnap = snapshotState(c.st)
+		cpDelta = snapshotDelta(c.st) // only what changed since the last checkpoint
 		pause := time.Since(began)
 		c.cmu.Lock()
 		c.stats.MaxCheckpointPause = max(c.stats.MaxCheckpointPause, pause)
@@ -418,7 +420,7 @@ func (c *Coordinator) commitOnce(forceCheckpoint bool) error {
 	cpDone := make(chan error, 1)
 	if cpHeader != nil {
 		go func() {
-			err := writeCheckpoint(c.dev, c.sb, cpHeader, cpSnap.encode())
+			err := writeCheckpoint(c.dev, c.sb, cpHeader, c.cpBase.apply(cpDelta).encode())
 			c.cmu.Lock()
 			c.cpRunning = false
 			if err == nil {

@@ -135,6 +135,16 @@ type state struct {
 	// onFree, when set, receives blocks whose last reference went away instead of them being
 	// usable at once: the live volume quarantines them until the freeing record is durable.
 	onFree func(phys, count uint64)
+	// dirty, when not nil, collects the ids of objects changed (created, modified, removed) since
+	// the last checkpoint snapshot, so a snapshot copies only those (checkpointBase).
+	dirty map[uint64]struct{}
+}
+
+// markDirty records that object id changed, when changes are tracked.
+func (s *state) markDirty(id uint64) {
+	if s.dirty != nil {
+		s.dirty[id] = struct{}{}
+	}
 }
 
 func newState(dataStart, dataBlocks uint64, now int64) *state {
@@ -305,6 +315,14 @@ func (s *state) apply(r *record) error {
 		return err
 	}
 	ino := s.inodes[r.id]
+	// Every object a record changes: itself, and the directories whose times it touches.
+	s.markDirty(r.id)
+	if ino != nil {
+		s.markDirty(ino.parent)
+	}
+	if r.kind == recCreate || r.kind == recRename {
+		s.markDirty(r.other)
+	}
 	touch := func(i *inode) {
 		if r.now != 0 {
 			i.times[tWrite], i.times[tChange] = r.now, r.now
