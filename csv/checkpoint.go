@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sort"
+	"time"
 )
 
 // A checkpoint is a complete image of the metadata state as of a journal position: a one-block
@@ -117,15 +118,19 @@ func newCheckpointBase(s *state) *checkpointBase {
 	return &checkpointBase{inodes: snap.inodes}
 }
 
-// stateDelta is what an incremental snapshot copies while the state is held still.
+// stateDelta is an incremental snapshot: the volume-wide tables copied while the state was held
+// still, and the objects changed since the previous one, collected afterwards (collect).
 type stateDelta struct {
 	snap    *stateSnapshot // everything but the object table
-	changed []snapInode    // objects created or modified since the last snapshot
-	gone    []uint64       // objects removed since
+	frozen  *frozenObjects
+	changed []snapInode // objects created or modified since the last snapshot
+	gone    []uint64    // objects removed since
 }
 
-// snapshotDelta copies the objects changed since the last snapshot and the volume-wide tables,
-// and restarts change tracking. The caller holds the state still.
+// snapshotDelta copies the volume-wide tables and freezes the objects changed since the last
+// snapshot (their ids; their contents are saved on their next change), then restarts change
+// tracking. The caller holds the state still; how long that takes does not grow with the number
+// of objects changed.
 func snapshotDelta(s *state) *stateDelta {
 	d := &stateDelta{snap: &stateSnapshot{
 		nextID: s.nextID, dataStart: s.dataStart, dataBlocks: s.dataBlocks, nextSD: s.nextSD,
@@ -136,16 +141,48 @@ func snapshotDelta(s *state) *stateDelta {
 	for id, e := range s.sds {
 		d.snap.sds[id] = e.bytes
 	}
-	for id := range s.dirty {
-		n := s.inodes[id]
-		if n == nil {
-			d.gone = append(d.gone, id)
-			continue
-		}
-		d.changed = append(d.changed, snapInodeOf(n))
-	}
-	clear(s.dirty)
+	d.frozen = &frozenObjects{ids: s.dirty, saved: map[uint64]snapInode{}}
+	s.frozen = d.frozen
+	s.dirty = map[uint64]struct{}{}
 	return d
+}
+
+// collectChunk bounds how many objects collect copies per hold of the state.
+const collectChunk = 4096
+
+// collect copies the frozen objects as they were at the snapshot, holding the state (hold and
+// release: shared lock) for at most collectChunk objects at a time, and reports the longest hold.
+// The caller then ends the freeze (state.frozen = nil) holding the state exclusively.
+func (d *stateDelta) collect(s *state, hold, release func()) time.Duration {
+	var longest time.Duration
+	n := 0
+	var began time.Time
+	for id := range d.frozen.ids { // nobody changes ids while frozen
+		if n%collectChunk == 0 {
+			hold()
+			began = time.Now()
+		}
+		if pre, ok := d.frozen.saved[id]; ok {
+			if pre.id != 0 {
+				d.changed = append(d.changed, pre)
+			} else {
+				d.gone = append(d.gone, id)
+			}
+		} else if ino := s.inodes[id]; ino != nil {
+			d.changed = append(d.changed, snapInodeOf(ino))
+		} else {
+			d.gone = append(d.gone, id)
+		}
+		if n++; n%collectChunk == 0 {
+			longest = max(longest, time.Since(began))
+			release()
+		}
+	}
+	if n%collectChunk != 0 {
+		longest = max(longest, time.Since(began))
+		release()
+	}
+	return longest
 }
 
 // apply merges a delta into the base and returns the full snapshot it now describes. The

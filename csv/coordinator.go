@@ -208,8 +208,9 @@ type Coordinator struct {
 // CoordinatorStats counts commit work, for tests and `sofsctl csv show`.
 type CoordinatorStats struct {
 	Batches, Records, Checkpoints, Flushes uint64
-	// MaxCheckpointPause is the longest time operations were held while the state was
-	// snapshotted for a checkpoint (the checkpoint is written without holding them).
+	// MaxCheckpointPause is the longest time operations were held for a checkpoint: the
+	// snapshot of the volume-wide tables, or one chunk of changed objects being copied (the
+	// checkpoint is written without holding them).
 	MaxCheckpointPause time.Duration
 }
 
@@ -407,7 +408,7 @@ func (c *Coordinator) commitOnce(forceCheckpoint bool) error {
 		cpHeader = &checkpointHeader{generation: c.cpGen, tag: c.tag, journalPos: head, nextSeq: seq, epoch: c.epoch, createdUnix: time.Now().UnixNano()}
 		c.cmu.Unlock()
 		began := time.Now()
-		cpDelta = snapshotDelta(c.st) // only what changed since the last checkpoint
+		cpDelta = snapshotDelta(c.st) // volume-wide tables; objects are collected after
 		pause := time.Since(began)
 		c.cmu.Lock()
 		c.stats.MaxCheckpointPause = max(c.stats.MaxCheckpointPause, pause)
@@ -420,6 +421,13 @@ func (c *Coordinator) commitOnce(forceCheckpoint bool) error {
 	cpDone := make(chan error, 1)
 	if cpHeader != nil {
 		go func() {
+			held := cpDelta.collect(c.st, c.mu.RLock, c.mu.RUnlock)
+			c.mu.Lock()
+			c.st.frozen = nil
+			c.mu.Unlock()
+			c.cmu.Lock()
+			c.stats.MaxCheckpointPause = max(c.stats.MaxCheckpointPause, held)
+			c.cmu.Unlock()
 			err := writeCheckpoint(c.dev, c.sb, cpHeader, c.cpBase.apply(cpDelta).encode())
 			c.cmu.Lock()
 			c.cpRunning = false

@@ -138,10 +138,33 @@ type state struct {
 	// dirty, when not nil, collects the ids of objects changed (created, modified, removed) since
 	// the last checkpoint snapshot, so a snapshot copies only those (checkpointBase).
 	dirty map[uint64]struct{}
+	// frozen, while a checkpoint collects its objects, keeps the state they had at the snapshot:
+	// the first change to a frozen object saves its old version first (copy on write).
+	frozen *frozenObjects
 }
 
-// markDirty records that object id changed, when changes are tracked.
+// frozenObjects are the objects a checkpoint snapshot took (by id) and the snapshot-time version
+// of each one changed since (id 0: it did not exist).
+type frozenObjects struct {
+	ids   map[uint64]struct{}
+	saved map[uint64]snapInode
+}
+
+// markDirty records that object id is about to change: it saves the object's version for a
+// checkpoint being collected, and tracks the change for the next one. apply calls it before it
+// changes anything.
 func (s *state) markDirty(id uint64) {
+	if f := s.frozen; f != nil {
+		if _, ok := f.ids[id]; ok {
+			if _, done := f.saved[id]; !done {
+				var pre snapInode
+				if n := s.inodes[id]; n != nil {
+					pre = snapInodeOf(n)
+				}
+				f.saved[id] = pre
+			}
+		}
+	}
 	if s.dirty != nil {
 		s.dirty[id] = struct{}{}
 	}
