@@ -2,13 +2,14 @@ package test
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 
 	smb2 "github.com/hirochachacha/go-smb2"
+
+	"github.com/sofs-dev/sofs/internal/iobench"
 )
 
 // BenchmarkCsvShare compares, through SMB (go-smb2 against real sofsd processes), a share backed
@@ -87,32 +88,10 @@ func BenchmarkCsvShare(b *testing.B) {
 			f.Close()
 		})
 	}
-	for _, op := range []string{"seq-read-1MiB", "rand-read-4KiB", "rand-write-4KiB"} {
+	for _, op := range iobench.Ops {
 		for _, be := range backends {
 			b.Run(op+"/"+be.name, func(b *testing.B) {
-				f := file(b, be.name)
-				rng := rand.New(rand.NewPCG(1, 2))
-				buf := make([]byte, len(chunk))
-				if op != "seq-read-1MiB" {
-					buf = buf[:4096]
-					copy(buf, chunk)
-				}
-				b.SetBytes(int64(len(buf)))
-				for i := 0; b.Loop(); i++ {
-					off := int64(i%256) << 20
-					if op != "seq-read-1MiB" {
-						off = rng.Int64N(fileSize/4096) * 4096
-					}
-					var err error
-					if op == "rand-write-4KiB" {
-						_, err = f.WriteAt(buf, off)
-					} else {
-						_, err = f.ReadAt(buf, off)
-					}
-					if err != nil {
-						b.Fatal(err)
-					}
-				}
+				iobench.Run(b, op, file(b, be.name), fileSize)
 			})
 		}
 	}
