@@ -2,12 +2,12 @@ package csv
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 
+	"github.com/sofs-dev/sofs/internal/iobench"
 	"github.com/sofs-dev/sofs/smb/vfs"
 )
 
@@ -134,7 +134,7 @@ func BenchmarkData(b *testing.B) {
 		})
 	}
 	for _, name := range []string{"csv", "plain"} {
-		for _, op := range []string{"seq-read-1MiB", "rand-read-4KiB", "rand-write-4KiB"} {
+		for _, op := range iobench.Ops {
 			b.Run(op+"/"+name, func(b *testing.B) {
 				tg := dataTargets(b, fileSize)[name]
 				chunk := make([]byte, 1<<20)
@@ -143,28 +143,7 @@ func BenchmarkData(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				rng := rand.New(rand.NewPCG(1, 2))
-				buf := chunk
-				if op != "seq-read-1MiB" {
-					buf = chunk[:4096]
-				}
-				b.SetBytes(int64(len(buf)))
-				b.ResetTimer()
-				for i := 0; b.Loop(); i++ {
-					off := int64(i%256) << 20
-					if op != "seq-read-1MiB" {
-						off = rng.Int64N(fileSize/4096) * 4096
-					}
-					var err error
-					if op == "rand-write-4KiB" {
-						_, err = tg.WriteAt(buf, off)
-					} else {
-						_, err = tg.ReadAt(buf, off)
-					}
-					if err != nil {
-						b.Fatal(err)
-					}
-				}
+				iobench.Run(b, op, tg, fileSize)
 			})
 		}
 	}

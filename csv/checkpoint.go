@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sort"
+	"time"
 )
 
 // A checkpoint is a complete image of the metadata state as of a journal position: a one-block
@@ -92,17 +93,150 @@ func snapshotState(s *state) *stateSnapshot {
 		used:   s.used.clone(),
 	}
 	for _, n := range s.inodes {
-		var ext extentMap
-		if len(n.ext) > 0 {
-			ext = n.ext.clone()
-		}
-		snap.inodes = append(snap.inodes, snapInode{id: n.id, parent: n.parent, name: n.name, dir: n.dir,
-			attrs: n.attrs, size: n.size, times: n.times, ext: ext, sd: n.sd})
+		snap.inodes = append(snap.inodes, snapInodeOf(n))
 	}
 	for id, e := range s.sds {
 		snap.sds[id] = e.bytes
 	}
 	return snap
+}
+
+// checkpointBase is the object table of the last checkpoint snapshot, sorted by id, kept so the
+// next snapshot copies only the objects changed since (state.dirty) while operations are held,
+// and merges them into this copy afterwards, without holding anything. Only the goroutine that
+// runs the checkpoint (Coordinator.cpRunning) touches it.
+type checkpointBase struct {
+	inodes []snapInode
+}
+
+// newCheckpointBase copies the whole object table and starts tracking changes; the caller holds
+// the state still (at mount, before serving).
+func newCheckpointBase(s *state) *checkpointBase {
+	snap := snapshotState(s)
+	sort.Slice(snap.inodes, func(i, j int) bool { return snap.inodes[i].id < snap.inodes[j].id })
+	s.dirty = map[uint64]struct{}{}
+	return &checkpointBase{inodes: snap.inodes}
+}
+
+// stateDelta is an incremental snapshot: the volume-wide tables copied while the state was held
+// still, and the objects changed since the previous one, collected afterwards (collect).
+type stateDelta struct {
+	snap    *stateSnapshot // everything but the object table
+	frozen  *frozenObjects
+	changed []snapInode // objects created or modified since the last snapshot
+	gone    []uint64    // objects removed since
+}
+
+// snapshotDelta copies the volume-wide tables and freezes the objects changed since the last
+// snapshot (their ids; their contents are saved on their next change), then restarts change
+// tracking. The caller holds the state still; how long that takes does not grow with the number
+// of objects changed.
+func snapshotDelta(s *state) *stateDelta {
+	d := &stateDelta{snap: &stateSnapshot{
+		nextID: s.nextID, dataStart: s.dataStart, dataBlocks: s.dataBlocks, nextSD: s.nextSD,
+		sds:    make(map[uint32]string, len(s.sds)),
+		shared: append(shareMap(nil), s.shared...),
+		used:   s.used.clone(),
+	}}
+	for id, e := range s.sds {
+		d.snap.sds[id] = e.bytes
+	}
+	d.frozen = &frozenObjects{ids: s.dirty, saved: map[uint64]snapInode{}}
+	s.frozen = d.frozen
+	s.dirty = map[uint64]struct{}{}
+	return d
+}
+
+// collectChunk bounds how many objects collect copies per hold of the state.
+const collectChunk = 4096
+
+// collect copies the frozen objects as they were at the snapshot, holding the state (hold and
+// release: shared lock) for at most collectChunk objects at a time, and reports the longest hold.
+// The caller then ends the freeze (state.frozen = nil) holding the state exclusively.
+func (d *stateDelta) collect(s *state, hold, release func()) time.Duration {
+	var longest time.Duration
+	n := 0
+	var began time.Time
+	for id := range d.frozen.ids { // nobody changes ids while frozen
+		if n%collectChunk == 0 {
+			hold()
+			began = time.Now()
+		}
+		if pre, ok := d.frozen.saved[id]; ok {
+			if pre.id != 0 {
+				d.changed = append(d.changed, pre)
+			} else {
+				d.gone = append(d.gone, id)
+			}
+		} else if ino := s.inodes[id]; ino != nil {
+			d.changed = append(d.changed, snapInodeOf(ino))
+		} else {
+			d.gone = append(d.gone, id)
+		}
+		if n++; n%collectChunk == 0 {
+			longest = max(longest, time.Since(began))
+			release()
+		}
+	}
+	if n%collectChunk != 0 {
+		longest = max(longest, time.Since(began))
+		release()
+	}
+	return longest
+}
+
+// apply merges a delta into the base and returns the full snapshot it now describes. The
+// snapshot shares the base's table, so the base must not change until it is encoded.
+func (b *checkpointBase) apply(d *stateDelta) *stateSnapshot {
+	sort.Slice(d.changed, func(i, j int) bool { return d.changed[i].id < d.changed[j].id })
+	find := func(id uint64) int {
+		return sort.Search(len(b.inodes), func(i int) bool { return b.inodes[i].id >= id })
+	}
+	var added []snapInode
+	for _, n := range d.changed {
+		if i := find(n.id); i < len(b.inodes) && b.inodes[i].id == n.id {
+			b.inodes[i] = n
+		} else {
+			added = append(added, n)
+		}
+	}
+	// Find every removed object before marking any (a marked entry breaks the search order).
+	var removed []int
+	for _, id := range d.gone {
+		if i := find(id); i < len(b.inodes) && b.inodes[i].id == id {
+			removed = append(removed, i)
+		}
+	}
+	for _, i := range removed {
+		b.inodes[i].id = 0
+	}
+	if len(removed) > 0 {
+		keep := b.inodes[:0]
+		for _, n := range b.inodes {
+			if n.id != 0 {
+				keep = append(keep, n)
+			}
+		}
+		clear(b.inodes[len(keep):]) // drop references held by the tail
+		b.inodes = keep
+	}
+	// Ids only grow, so objects created since the last snapshot sort after every object in it.
+	b.inodes = append(b.inodes, added...)
+	if len(added) > 0 && len(b.inodes) > len(added) && b.inodes[len(b.inodes)-len(added)-1].id > added[0].id {
+		sort.Slice(b.inodes, func(i, j int) bool { return b.inodes[i].id < b.inodes[j].id })
+	}
+	snap := d.snap
+	snap.inodes = b.inodes
+	return snap
+}
+
+func snapInodeOf(n *inode) snapInode {
+	var ext extentMap
+	if len(n.ext) > 0 {
+		ext = n.ext.clone()
+	}
+	return snapInode{id: n.id, parent: n.parent, name: n.name, dir: n.dir,
+		attrs: n.attrs, size: n.size, times: n.times, ext: ext, sd: n.sd}
 }
 
 // encodeState serialises the state: inodes in id order, shared-block counts, the used-block map
@@ -126,7 +260,9 @@ func (snap *stateSnapshot) encode() []byte {
 		e.str(snap.sds[id])
 	}
 	inodes := snap.inodes
-	sort.Slice(inodes, func(i, j int) bool { return inodes[i].id < inodes[j].id })
+	if less := func(i, j int) bool { return inodes[i].id < inodes[j].id }; !sort.SliceIsSorted(inodes, less) {
+		sort.Slice(inodes, less)
+	}
 	e.u64(uint64(len(inodes)))
 	for i := range inodes {
 		n := &inodes[i]

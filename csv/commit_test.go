@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/sofs-dev/sofs/smb/vfs"
 )
@@ -171,4 +173,60 @@ func TestCheckpointUnderLoad(t *testing.T) {
 		t.Fatalf("after remount: %v", err)
 	}
 	t.Logf("%d records in %d batches, %d checkpoints", st.Records, st.Batches, st.Checkpoints)
+}
+
+// TestCommitDelay checks that writes nobody waits for share one commit after the delay, and that
+// a waiter (Sync here; any other operation alike) gets its records and the delayed ones written
+// at once, with the data flushed before them.
+func TestCommitDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dev := &gateDevice{memDevice: newMemDevice(16 << 20), gate: make(chan struct{})}
+		if err := Format(dev, FormatOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		v, err := Mount(dev, MountOptions{CommitDelay: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer v.Close()
+		f, _, err := v.Open(ctx, "f", vfs.OpenRequest{Disposition: vfs.Create, Read: true, Write: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		batches := func() uint64 { return v.c.Stats().Batches }
+		base := batches()
+		for i := range 10 {
+			if _, err := f.WriteAt(patterned(i, 64<<10), int64(i)<<16); err != nil {
+				t.Fatal(err)
+			}
+		}
+		synctest.Wait()
+		if got := batches(); got != base {
+			t.Fatalf("%d batches written before the delay passed, want none", got-base)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if got := batches(); got != base+1 {
+			t.Fatalf("%d batches after the delay, want the 10 writes in 1", got-base)
+		}
+		dev.mu.Lock()
+		flushes := dev.flushes
+		dev.mu.Unlock()
+		start := time.Now()
+		if _, err := f.WriteAt(patterned(99, 4096), 10<<16); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		if waited := time.Since(start); waited != 0 {
+			t.Fatalf("Sync waited %v for the commit delay", waited)
+		}
+		dev.mu.Lock()
+		flushes = dev.flushes - flushes
+		dev.mu.Unlock()
+		if got := batches(); got != base+2 || flushes != 2 {
+			t.Fatalf("Sync: %d batches, %d flushes; want 1 batch after 1 data flush and its own", got-base-1, flushes)
+		}
+	})
 }

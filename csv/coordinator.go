@@ -183,29 +183,41 @@ type Coordinator struct {
 	// writing records that may expose it.
 	dataDirty atomic.Bool
 
-	cmu        sync.Mutex
-	cond       *sync.Cond
-	pending    [][]record // operations whose records are applied but not yet written
-	nextSeq    uint64     // sequence number of the next record enqueued
-	durableSeq uint64     // every record below this is durable
-	head, tail uint64     // journal positions: next write; oldest still needed
-	cpGen      uint64     // generation of the newest checkpoint written or in progress
-	cpRunning  bool
-	failed     error // a write failed: the volume accepts no more changes
-	closing    bool
-	done       chan struct{}
-	stats      CoordinatorStats
+	cmu     sync.Mutex
+	cond    *sync.Cond
+	pending [][]record // operations whose records are applied but not yet written
+	// pendingSince is when the oldest pending operation was enqueued; wanted is the highest
+	// sequence an operation waits for. The committer writes at once when wanted is not durable,
+	// else when the oldest pending operation is commitDelay old.
+	pendingSince time.Time
+	wanted       uint64
+	commitDelay  time.Duration
+	delayTimer   *time.Timer
+	nextSeq      uint64 // sequence number of the next record enqueued
+	durableSeq   uint64 // every record below this is durable
+	head, tail   uint64 // journal positions: next write; oldest still needed
+	cpGen        uint64 // generation of the newest checkpoint written or in progress
+	cpRunning    bool
+	cpBase       *checkpointBase // owned by the running checkpoint
+	failed       error           // a write failed: the volume accepts no more changes
+	closing      bool
+	done         chan struct{}
+	stats        CoordinatorStats
 }
 
 // CoordinatorStats counts commit work, for tests and `sofsctl csv show`.
 type CoordinatorStats struct {
 	Batches, Records, Checkpoints, Flushes uint64
-	// MaxCheckpointPause is the longest time operations were held while the state was
-	// snapshotted for a checkpoint (the checkpoint is written without holding them).
+	// MaxCheckpointPause is the longest time operations were held for a checkpoint: the
+	// snapshot of the volume-wide tables, or one chunk of changed objects being copied (the
+	// checkpoint is written without holding them).
 	MaxCheckpointPause time.Duration
 }
 
-func newCoordinator(dev BlockDevice, l *loaded, epoch uint64) *Coordinator {
+func newCoordinator(dev BlockDevice, l *loaded, epoch uint64, commitDelay time.Duration) *Coordinator {
+	if commitDelay == 0 {
+		commitDelay = DefaultCommitDelay
+	}
 	c := &Coordinator{
 		dev:        dev,
 		sb:         l.sb,
@@ -219,8 +231,11 @@ func newCoordinator(dev BlockDevice, l *loaded, epoch uint64) *Coordinator {
 		tail:       l.cp.journalPos,
 		cpGen:      l.cp.generation,
 		done:       make(chan struct{}),
+
+		commitDelay: max(commitDelay, 0),
 	}
 	c.cond = sync.NewCond(&c.cmu)
+	c.cpBase = newCheckpointBase(l.st)
 	c.alloc.init(l.st.dataStart, l.st.dataBlocks)
 	c.st.onFree = c.alloc.quarantineFreed
 	go c.commitLoop()
@@ -232,6 +247,9 @@ func newCoordinator(dev BlockDevice, l *loaded, epoch uint64) *Coordinator {
 func (c *Coordinator) enqueue(recs []record) uint64 {
 	c.cmu.Lock()
 	defer c.cmu.Unlock()
+	if len(c.pending) == 0 {
+		c.pendingSince = time.Now()
+	}
 	c.pending = append(c.pending, recs)
 	c.nextSeq += uint64(len(recs))
 	c.cond.Broadcast()
@@ -266,6 +284,10 @@ func (c *Coordinator) commitLocked(recs ...record) (uint64, error) {
 func (c *Coordinator) wait(seq uint64) error {
 	c.cmu.Lock()
 	defer c.cmu.Unlock()
+	if c.durableSeq < seq && seq > c.wanted {
+		c.wanted = seq
+		c.cond.Broadcast() // the committer may be delaying: somebody waits now
+	}
 	for c.durableSeq < seq && c.failed == nil {
 		c.cond.Wait()
 	}
@@ -290,7 +312,7 @@ func (c *Coordinator) commitLoop() {
 	defer close(c.done)
 	for {
 		c.cmu.Lock()
-		for len(c.pending) == 0 && !c.closing && c.failed == nil {
+		for !c.closing && c.failed == nil && !c.commitDueLocked() {
 			c.cond.Wait()
 		}
 		if c.failed != nil || (c.closing && len(c.pending) == 0) {
@@ -303,6 +325,30 @@ func (c *Coordinator) commitLoop() {
 			return
 		}
 	}
+}
+
+// commitDueLocked says whether the committer should write now; when pending records may wait,
+// it arms a timer that wakes the committer when they may wait no longer. The caller holds cmu.
+func (c *Coordinator) commitDueLocked() bool {
+	if len(c.pending) == 0 {
+		return false
+	}
+	if c.wanted > c.durableSeq {
+		return true
+	}
+	left := c.commitDelay - time.Since(c.pendingSince)
+	if left <= 0 {
+		return true
+	}
+	if c.delayTimer == nil {
+		c.delayTimer = time.AfterFunc(left, func() {
+			c.cmu.Lock()
+			c.delayTimer = nil
+			c.cond.Broadcast()
+			c.cmu.Unlock()
+		})
+	}
+	return false
 }
 
 // maxBatchBytes bounds one batch so a batch always fits the journal's free half.
@@ -355,14 +401,14 @@ func (c *Coordinator) commitOnce(forceCheckpoint bool) error {
 	}
 	emit()
 	var cpHeader *checkpointHeader
-	var cpSnap *stateSnapshot
+	var cpDelta *stateDelta
 	if !c.cpRunning && (forceCheckpoint || head-c.tail > c.sb.JournalBlocks/2) {
 		c.cpGen++
 		c.cpRunning = true
 		cpHeader = &checkpointHeader{generation: c.cpGen, tag: c.tag, journalPos: head, nextSeq: seq, epoch: c.epoch, createdUnix: time.Now().UnixNano()}
 		c.cmu.Unlock()
 		began := time.Now()
-		cpSnap = snapshotState(c.st)
+		cpDelta = snapshotDelta(c.st) // volume-wide tables; objects are collected after
 		pause := time.Since(began)
 		c.cmu.Lock()
 		c.stats.MaxCheckpointPause = max(c.stats.MaxCheckpointPause, pause)
@@ -375,7 +421,14 @@ func (c *Coordinator) commitOnce(forceCheckpoint bool) error {
 	cpDone := make(chan error, 1)
 	if cpHeader != nil {
 		go func() {
-			err := writeCheckpoint(c.dev, c.sb, cpHeader, cpSnap.encode())
+			held := cpDelta.collect(c.st, c.mu.RLock, c.mu.RUnlock)
+			c.mu.Lock()
+			c.st.frozen = nil
+			c.mu.Unlock()
+			c.cmu.Lock()
+			c.stats.MaxCheckpointPause = max(c.stats.MaxCheckpointPause, held)
+			c.cmu.Unlock()
+			err := writeCheckpoint(c.dev, c.sb, cpHeader, c.cpBase.apply(cpDelta).encode())
 			c.cmu.Lock()
 			c.cpRunning = false
 			if err == nil {

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // maxFileBlocks bounds file block numbers (a 4 EiB file) so block arithmetic cannot overflow.
@@ -70,11 +73,23 @@ func (s *state) setSD(ino *inode, sd string) {
 	ino.sd = id
 }
 
-// foldName is the key under which a name is indexed: case-insensitive as NTFS compares names
-// (simple per-rune upper-casing, like NTFS's upcase table). Unicode normalisation (NFC/NFD) is
-// not applied: it needs tables this module does not carry (FORMAT.md).
+// foldName is the key under which a name is indexed: canonically equivalent names match
+// (NFC, so "é" typed composed on Windows and decomposed by a macOS client is one name) and case
+// does not matter (simple per-rune upper-casing, like NTFS's upcase table). NFC is applied again
+// after upper-casing because a simple case mapping need not keep a string composed. The name
+// itself is stored as the client sent it (case- and form-preserving).
 func foldName(s string) string {
-	return strings.Map(unicode.ToUpper, s)
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii { // most names: normalisation cannot change them
+		return strings.Map(unicode.ToUpper, s)
+	}
+	return norm.NFC.String(strings.Map(unicode.ToUpper, norm.NFC.String(s)))
 }
 
 // bitmap is the free-space map of the data area: bit i set means data block DataStart+i is used.
@@ -120,6 +135,39 @@ type state struct {
 	// onFree, when set, receives blocks whose last reference went away instead of them being
 	// usable at once: the live volume quarantines them until the freeing record is durable.
 	onFree func(phys, count uint64)
+	// dirty, when not nil, collects the ids of objects changed (created, modified, removed) since
+	// the last checkpoint snapshot, so a snapshot copies only those (checkpointBase).
+	dirty map[uint64]struct{}
+	// frozen, while a checkpoint collects its objects, keeps the state they had at the snapshot:
+	// the first change to a frozen object saves its old version first (copy on write).
+	frozen *frozenObjects
+}
+
+// frozenObjects are the objects a checkpoint snapshot took (by id) and the snapshot-time version
+// of each one changed since (id 0: it did not exist).
+type frozenObjects struct {
+	ids   map[uint64]struct{}
+	saved map[uint64]snapInode
+}
+
+// markDirty records that object id is about to change: it saves the object's version for a
+// checkpoint being collected, and tracks the change for the next one. apply calls it before it
+// changes anything.
+func (s *state) markDirty(id uint64) {
+	if f := s.frozen; f != nil {
+		if _, ok := f.ids[id]; ok {
+			if _, done := f.saved[id]; !done {
+				var pre snapInode
+				if n := s.inodes[id]; n != nil {
+					pre = snapInodeOf(n)
+				}
+				f.saved[id] = pre
+			}
+		}
+	}
+	if s.dirty != nil {
+		s.dirty[id] = struct{}{}
+	}
 }
 
 func newState(dataStart, dataBlocks uint64, now int64) *state {
@@ -290,6 +338,14 @@ func (s *state) apply(r *record) error {
 		return err
 	}
 	ino := s.inodes[r.id]
+	// Every object a record changes: itself, and the directories whose times it touches.
+	s.markDirty(r.id)
+	if ino != nil {
+		s.markDirty(ino.parent)
+	}
+	if r.kind == recCreate || r.kind == recRename {
+		s.markDirty(r.other)
+	}
 	touch := func(i *inode) {
 		if r.now != 0 {
 			i.times[tWrite], i.times[tChange] = r.now, r.now

@@ -18,7 +18,17 @@ type MountOptions struct {
 	// Epoch is the caller's owner epoch. Mount refuses a volume whose superblock holds a newer
 	// one (ErrFenced) and records a newer one, fencing every earlier owner.
 	Epoch uint64
+	// CommitDelay is how long records nobody waits for (writes that allocate without write-through,
+	// lazy last-write times) may stay unwritten, so a stream of them costs one data flush per
+	// delay rather than one per write. A record somebody waits for (every other operation, Sync,
+	// write-through) is written at once, with everything before it. 0 means DefaultCommitDelay;
+	// negative means write everything at once.
+	CommitDelay time.Duration
 }
+
+// DefaultCommitDelay bounds how long an unacknowledged write may stay unwritten, as ext4's
+// default commit interval (5 s) does for a local file system; ours is shorter.
+const DefaultCommitDelay = time.Second
 
 // Volume is a mounted cluster shared volume; it implements vfs.FS.
 type Volume struct {
@@ -47,7 +57,7 @@ func Mount(dev BlockDevice, opts MountOptions) (*Volume, error) {
 			return nil, fmt.Errorf("mount: take ownership: %w", err)
 		}
 	}
-	return &Volume{c: newCoordinator(dev, l, opts.Epoch), dev: dev, now: time.Now}, nil
+	return &Volume{c: newCoordinator(dev, l, opts.Epoch, opts.CommitDelay), dev: dev, now: time.Now}, nil
 }
 
 // OpenPath opens the file or block device at path and mounts the volume on it; Close closes both.

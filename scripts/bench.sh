@@ -6,6 +6,9 @@
 #        and encrypted, REPS runs each (default 3, median), both shares on tmpfs.
 #   IOPS: 4 KiB random read/write at queue depth 1 and 16 and metadata ops/s with go-smb2
 #        (test/bench_iops_test.go), IOPS_OPS operations per workload (default 10000).
+
+#   csv: a volume-backed share against a localfs share on the same disk (CSV_BENCHTIME, default
+#        1000x per operation; SKIP_CSV_BENCH=1 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="${SOFS_BIN:-$PWD/bin}"
@@ -101,6 +104,33 @@ if [ "${SKIP_SPACES_BENCH:-}" = "" ]; then
     row "rand 4K write mirror/(raw/copies)" "$(metric RandWrite4K 'mirror/(raw/copies)')" 0.9 min
     row "checksum cost (verified/plain-1)" "$(metric ChecksumCost crc_cost)"           0.10 max
     row "repair rate / raw copy rate"      "$(metric RepairRate repair/rawcopy)"       0.8 min
+fi
+
+# A cluster shared volume against localfs, both shares of real sofsd processes on the same
+# file system (the volume is a file beside the localfs directory), through SMB with go-smb2.
+# Data as MB/s, metadata as ops/s; ratio = csv / localfs (targets: >= 0.9 data, >= 1.0 metadata).
+if [ "${SKIP_CSV_BENCH:-}" = "" ]; then
+    echo
+    echo "bench: csv volume share vs localfs share on $(df -T "${TMPDIR:-/tmp}" | awk 'NR==2 {print $2}'), SMB via go-smb2 (go test -bench CsvShare ./test)"
+    SOFS_BIN="$BIN" go test -count=1 -run '^$' -bench 'CsvShare' -benchtime "${CSV_BENCHTIME:-1000x}" ./test/ 2>&1 |
+        awk '
+        /^BenchmarkCsvShare\// {
+            split($1, p, "/"); op = p[2]; be = p[3]; sub(/-[0-9]+$/, "", be)
+            v = ($6 == "MB/s") ? $5 : 1e9 / $3
+            unit[op] = ($6 == "MB/s") ? "MB/s" : "ops/s"
+            val[op, be] = v
+            if (!(op in seen)) { seen[op] = 1; order[++n] = op }
+            next
+        }
+        /^(FAIL|---|panic)/ { print; failed = 1 }
+        END {
+            printf "%-22s %-6s %12s %12s %8s\n", "op", "unit", "csv", "localfs", "ratio"
+            for (i = 1; i <= n; i++) {
+                op = order[i]; c = val[op, "csv"]; l = val[op, "localfs"]
+                printf "%-22s %-6s %12.1f %12.1f %8.2f\n", op, unit[op], c, l, (l > 0 ? c / l : 0)
+            }
+            exit failed
+        }'
 fi
 
 if [ "${SKIP_GO_BENCH:-}" = "" ]; then

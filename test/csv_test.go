@@ -11,7 +11,7 @@ import (
 )
 
 // sofsctl runs the real sofsctl and fails the test on error.
-func sofsctl(t *testing.T, args ...string) string {
+func sofsctl(t testing.TB, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(filepath.Join(binDir, "sofsctl"), args...).CombinedOutput()
 	if err != nil {
@@ -76,5 +76,40 @@ func TestCsvTortureMatchesLocalfs(t *testing.T) {
 		if v.tests == 0 || v.passed+known[s] < l.passed {
 			t.Errorf("%s: volume share passes %d, localfs share %d", s, v.passed, l.passed)
 		}
+	}
+}
+
+// TestCsvNamesNormalised: through SMB, a name created composed (as Windows sends "é") is found
+// by its decomposed form (as macOS sends it) in any case, cannot be created a second time in the
+// other form, and is listed once, as created.
+func TestCsvNamesNormalised(t *testing.T) {
+	img := filepath.Join(t.TempDir(), "vol.img")
+	sofsctl(t, "csv", "format", "--size", "268435456", img)
+	s := startSofsdShare(t, "csv:"+img)
+	_, fs := dialGoSMB2(t, s, smb311, false)
+	const composed, decomposedUpper = "caf\u00e9.txt", "CAFE\u0301.TXT"
+	if err := fs.WriteFile(composed, []byte("latte"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := fs.ReadFile(decomposedUpper)
+	if err != nil || string(got) != "latte" {
+		t.Fatalf("read %q: %q, %v; want the file created as %q", decomposedUpper, got, err, composed)
+	}
+	if f, err := fs.OpenFile("cafe\u0301.txt", os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644); err == nil {
+		f.Close()
+		t.Fatalf("exclusive create of the decomposed form succeeded beside %q", composed)
+	} else if !os.IsExist(err) {
+		t.Fatalf("exclusive create of the decomposed form: %v, want exists", err)
+	}
+	list, err := fs.ReadDir("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].Name() != composed {
+		var names []string
+		for _, fi := range list {
+			names = append(names, fi.Name())
+		}
+		t.Fatalf("listing %q, want only %q", names, composed)
 	}
 }
