@@ -137,6 +137,11 @@ func (f *file) Rename(newName string, replace bool) error {
 		if err := unix.Renameat2(opfd, oldBase, npfd, newBase, unix.RENAME_NOREPLACE); err != nil {
 			return f.renameError(full, err)
 		}
+		// The common rename (to a free name) keeps both directories' case index current.
+		fs.foldRemoved(opfd, oldBase)
+		fs.foldAdded(npfd, newBase)
+		f.renamed(full)
+		return nil
 	case err != nil:
 		return opError("rename to", full, err, vfs.ErrNotFound)
 	case tst.Ino == f.ino && unix.Mkdev(tst.Dev_major, tst.Dev_minor) == f.dev:
@@ -177,13 +182,18 @@ func (f *file) Rename(newName string, replace bool) error {
 	}
 	fs.foldForget(opfd)
 	fs.foldForget(npfd)
+	f.renamed(full)
+	return nil
+}
+
+// renamed records the handle's new name after a successful rename.
+func (f *file) renamed(full string) {
 	f.name = full
 	if f.isDir {
 		// Names of open objects beneath this directory changed too (see refreshName).
-		fs.dirRenames.Add(1)
+		f.fs.dirRenames.Add(1)
 	}
-	f.nameGen = fs.dirRenames.Load()
-	return nil
+	f.nameGen = f.fs.dirRenames.Load()
 }
 
 func (f *file) renameError(to string, err error) error {
@@ -220,6 +230,6 @@ func (f *file) Remove() error {
 		}
 		return opError("remove", f.name, err, vfs.ErrNotFound)
 	}
-	f.fs.foldForget(pfd)
+	f.fs.foldRemoved(pfd, base)
 	return nil
 }

@@ -16,8 +16,8 @@ import (
 // stored name, valid while the directory's mtime and ctime are those seen before listing it.
 // Since Linux 6.13 ext4, xfs, btrfs and tmpfs use multigrain timestamps: once we have queried
 // them, the next change gets a distinct fine-grained time, so a change by another process is
-// always noticed. Changes made through this FS update the index directly (foldAdded) or drop
-// it (foldForget).
+// always noticed. Changes made through this FS update the index directly (foldAdded,
+// foldRemoved) or drop it (foldForget).
 
 const foldIndexDirs = 64 // directories indexed at once; beyond that an arbitrary one is dropped
 
@@ -26,6 +26,7 @@ type dirKey struct{ dev, ino uint64 }
 type foldDir struct {
 	mtime, ctime unix.StatxTimestamp
 	names        map[string]string // foldKey → first stored name in byte order
+	multi        map[string]bool   // foldKeys held by more than one stored name (POSIX clients)
 }
 
 type foldIndex struct {
@@ -104,10 +105,7 @@ func (fs *FS) foldMatch(dirfd int, elem string) (string, error) {
 	}
 	d := &foldDir{mtime: stx.Mtime, ctime: stx.Ctime, names: make(map[string]string, len(names))}
 	for _, n := range names {
-		k := foldKey(n)
-		if cur, ok := d.names[k]; !ok || n < cur {
-			d.names[k] = n
-		}
+		d.add(n)
 	}
 	fs.folds.mu.Lock()
 	if fs.folds.dirs == nil {
@@ -147,9 +145,47 @@ func (fs *FS) foldAdded(dirfd int, name string) {
 		delete(fs.folds.dirs, key)
 		return
 	}
+	d.add(name)
+	d.mtime, d.ctime = stx.Mtime, stx.Ctime
+}
+
+func (d *foldDir) add(name string) {
 	k := foldKey(name)
-	if cur, ok := d.names[k]; !ok || name < cur {
+	cur, ok := d.names[k]
+	switch {
+	case !ok:
 		d.names[k] = name
+	case cur != name:
+		if d.multi == nil {
+			d.multi = make(map[string]bool)
+		}
+		d.multi[k] = true
+		d.names[k] = min(cur, name)
+	}
+}
+
+// foldRemoved records that this FS just removed name from dirfd (a delete, or the old side of a
+// rename), so renaming or deleting n files in one directory stays O(n) instead of relisting it
+// each time. When other names share name's key, which one remains is unknown without a listing:
+// the index is dropped.
+func (fs *FS) foldRemoved(dirfd int, name string) {
+	if !fs.foldIndexed() {
+		return
+	}
+	key, stx, err := dirStat(dirfd)
+	fs.folds.mu.Lock()
+	defer fs.folds.mu.Unlock()
+	d, ok := fs.folds.dirs[key]
+	if !ok {
+		return
+	}
+	k := foldKey(name)
+	if err != nil || d.multi[k] {
+		delete(fs.folds.dirs, key)
+		return
+	}
+	if d.names[k] == name {
+		delete(d.names, k)
 	}
 	d.mtime, d.ctime = stx.Mtime, stx.Ctime
 }
