@@ -139,14 +139,24 @@ func handleCreate(r *request) error {
 	o.id.Persistent = o.id.Volatile
 	want := vfs.OplockLevel(req.RequestedOplockLevel)
 	if fi.IsDir() || req.RequestedOplockLevel == wire.OplockLevelLease {
-		want = vfs.OplockNone // no directory oplocks; leases arrive with issue 3
+		want = vfs.OplockNone // no directory oplocks; a lease replaces the oplock (lease.go)
 	}
-	entry, granted, err := sh.opens.OpenOplock(r.cancellable(), fi.ID, vfs.Access(access), vfs.ShareMode(req.ShareAccess&7), vfs.OplockRequest{
+	o.sess = r.sess
+	lr, err := leaseForCreate(r, &req, fi.IsDir())
+	if err != nil {
+		o.file.Close()
+		return err
+	}
+	oreq := vfs.OplockRequest{
 		Want:        want,
 		BreakToNone: vfs.Disposition(req.CreateDisposition) == vfs.Overwrite || vfs.Disposition(req.CreateDisposition) == vfs.OverwriteIf || vfs.Disposition(req.CreateDisposition) == vfs.Supersede,
-		OnBreak:     r.c.oplockBreaker(r.sess, o.id),
+		OnBreak:     o.oplockBreaker(),
 		OnWait:      func() { r.goAsync() },
-	})
+	}
+	if lr != nil {
+		oreq.Lease = lr.vfsRequest(o)
+	}
+	entry, granted, err := sh.opens.OpenOplock(r.cancellable(), fi.ID, vfs.Access(access), vfs.ShareMode(req.ShareAccess&7), oreq)
 	if err != nil {
 		o.file.Close()
 		return err
@@ -167,6 +177,11 @@ func handleCreate(r *request) error {
 		CreateAction: uint32(action),
 		FileID:       o.id,
 	}
+	if lr != nil {
+		info, _ := entry.Lease()
+		resp.OplockLevel = wire.OplockLevelLease
+		resp.Contexts = append(resp.Contexts, lr.responseContext(info))
+	}
 	fillCreateTimes(&resp, fi)
 	maximal := r.tree.maximalAccess
 	if fi.Attributes&vfs.AttrReadOnly != 0 {
@@ -186,8 +201,8 @@ func handleCreate(r *request) error {
 			resp.Contexts = append(resp.Contexts, wire.CreateContext{Name: cc.Name,
 				Data: (&wire.QueryOnDiskIDResponse{DiskFileID: fi.ID, VolumeID: uint64(st.SerialNumber)}).Append(nil)})
 		}
-		// Durable handles, leases and the rest are not granted yet (issue 3): per MS-SMB2 a
-		// server that does not grant them simply returns no context for them.
+		// Durable handles and the rest are not granted yet (issue 3): per MS-SMB2 a server
+		// that does not grant them simply returns no context for them.
 	}
 	r.resp = resp.Append(r.resp)
 	return nil

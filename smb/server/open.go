@@ -20,6 +20,7 @@ type open struct {
 
 	mu        sync.Mutex // guards the small fields below; never held across I/O
 	closed    bool
+	sess      *session     // the session holding the open; break notifications go to its connection
 	dirMu     sync.Mutex   // serialises QUERY_DIRECTORY on this handle (held across ReadDir)
 	dir       *dirCursor   // QUERY_DIRECTORY state, guarded by dirMu
 	notify    *notifyState // CHANGE_NOTIFY watch, started by the first request
