@@ -61,6 +61,13 @@ func handleCreate(r *request) error {
 		return wire.StatusNotSupported
 	}
 	sh := r.tree.share
+	dur, err := parseDurable(r, &req)
+	if err != nil {
+		return err
+	}
+	if handled, err := durableBeforeCreate(r, &req, dur); handled {
+		return err
+	}
 	name, stream, err := splitSharePath(req.Name)
 	if err != nil {
 		return fmt.Errorf("create %q: %w", req.Name, err)
@@ -182,6 +189,7 @@ func handleCreate(r *request) error {
 		resp.OplockLevel = wire.OplockLevelLease
 		resp.Contexts = append(resp.Contexts, lr.responseContext(info))
 	}
+	resp.Contexts = append(resp.Contexts, grantDurable(r, o, dur, lr, granted)...)
 	fillCreateTimes(&resp, fi)
 	maximal := r.tree.maximalAccess
 	if fi.Attributes&vfs.AttrReadOnly != 0 {
@@ -201,8 +209,8 @@ func handleCreate(r *request) error {
 			resp.Contexts = append(resp.Contexts, wire.CreateContext{Name: cc.Name,
 				Data: (&wire.QueryOnDiskIDResponse{DiskFileID: fi.ID, VolumeID: uint64(st.SerialNumber)}).Append(nil)})
 		}
-		// Durable handles and the rest are not granted yet (issue 3): per MS-SMB2 a server
-		// that does not grant them simply returns no context for them.
+		// Other contexts are not granted: per MS-SMB2 a server that does not grant them
+		// simply returns no context for them.
 	}
 	r.resp = resp.Append(r.resp)
 	return nil

@@ -10,12 +10,17 @@ import (
 // sendBreak sends an unsolicited OPLOCK_BREAK notification (MS-SMB2 3.3.4.6, 3.3.4.7) on the
 // connection of the session that holds o now: MessageId 0xFFFFFFFFFFFFFFFF, no credits, not
 // signed, encrypted when the session encrypts. A durable open with no session (its connection
-// dropped) gets nothing; the break then runs into its timeout.
+// dropped) is closed instead.
 func (o *open) sendBreak(body func([]byte) []byte) {
 	o.mu.Lock()
 	sess := o.sess
 	o.mu.Unlock()
 	if sess == nil {
+		if o.durable != nil {
+			// A disconnected durable holder cannot acknowledge: scavenge it now rather than make
+			// the new open wait out the break timeout (the handle is lost, as on Windows).
+			o.close()
+		}
 		return
 	}
 	c := sess.conn

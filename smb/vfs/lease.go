@@ -188,9 +188,14 @@ func (t *OpenTable) attachLeaseLocked(obj *object, id uint64, o *Open, req *Leas
 	}
 	want := grantableLease(req.Want)
 	for other := range obj.opens {
-		if other != o && (l == nil || other.lease != l) {
-			want &^= LeaseWrite
-			break
+		if other == o || l != nil && other.lease == l {
+			continue
+		}
+		want &^= LeaseWrite
+		if other.oplock != OplockNone {
+			// Beside an oplock (broken to Level II by now) a lease gets R only, as Windows and
+			// Samba grant (smbtorture smb2.lease.oplock).
+			want &= LeaseRead
 		}
 	}
 	if l == nil {
