@@ -9,11 +9,10 @@ import (
 	"github.com/sofs-dev/sofs/smb/wire"
 )
 
-// durableCreate asks for a v2 durable handle (timeout in ms) with an RWH lease.
-func durableCreate(name string, leaseKey, createGUID wire.GUID, timeoutMS uint32) *wire.CreateRequest {
+// durableCreate asks for a v2 durable handle (timeout in ms) with a lease.
+func durableCreate(name string, leaseKey, createGUID wire.GUID, lease uint32, timeoutMS uint32) *wire.CreateRequest {
 	dh := wire.DurableHandleRequestV2{Timeout: timeoutMS, CreateGUID: createGUID}
-	return leaseCreate(name, leaseKey, wire.LeaseReadCaching|wire.LeaseHandleCaching|wire.LeaseWriteCaching,
-		wire.FileShareRead, wire.CreateContextOf(wire.CtxNameDurableHandleRequestV2, &dh))
+	return leaseCreate(name, leaseKey, lease, wire.FileShareRead, wire.CreateContextOf(wire.CtxNameDurableHandleRequestV2, &dh))
 }
 
 // durableReconnect reclaims a durable handle (DH2C) with its lease.
@@ -44,7 +43,8 @@ func TestDurableHandleSurvivesDroppedConnection(t *testing.T) {
 	s := startSofsd(t)
 	guid, leaseKey, createGUID := randomGUID(t), randomGUID(t), randomGUID(t)
 	c1 := dialRaw(t, s, guid)
-	resp, st := c1.create(durableCreate("durable.dat", leaseKey, createGUID, 60000))
+	resp, st := c1.create(durableCreate("durable.dat", leaseKey, createGUID,
+		wire.LeaseReadCaching|wire.LeaseHandleCaching|wire.LeaseWriteCaching, 60000))
 	if st != wire.StatusSuccess {
 		t.Fatalf("create: %v", st)
 	}
@@ -90,7 +90,10 @@ func TestDurableHandleGoneAfterTimeout(t *testing.T) {
 	s := startSofsd(t)
 	guid, leaseKey, createGUID := randomGUID(t), randomGUID(t), randomGUID(t)
 	c1 := dialRaw(t, s, guid)
-	resp, st := c1.create(durableCreate("scavenged.dat", leaseKey, createGUID, uint32(timeout/time.Millisecond)))
+	// RH, not RWH: the second client's open below then needs no break (W would go), so nothing
+	// but the durable timeout can release the lock.
+	resp, st := c1.create(durableCreate("scavenged.dat", leaseKey, createGUID,
+		wire.LeaseReadCaching|wire.LeaseHandleCaching, uint32(timeout/time.Millisecond)))
 	if st != wire.StatusSuccess {
 		t.Fatalf("create: %v", st)
 	}
@@ -103,7 +106,7 @@ func TestDurableHandleGoneAfterTimeout(t *testing.T) {
 		t.Fatalf("lock: %v", st)
 	}
 
-	// A second client opens the file without a lease (no break) and contends for the range.
+	// A second client opens the file without a lease and contends for the range.
 	c2 := dialRaw(t, s, randomGUID(t))
 	other, st := c2.create(&wire.CreateRequest{
 		ImpersonationLevel: wire.ImpersonationImpersonation,
@@ -132,9 +135,11 @@ func TestDurableHandleGoneAfterTimeout(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond) // poll interval, not synchronisation: the loop checks the condition
 	}
-	if held := time.Since(dropped); held < timeout {
+	held := time.Since(dropped)
+	if held < timeout {
 		t.Fatalf("lock released %v after the drop, before the %v durable timeout", held, timeout)
 	}
+	t.Logf("lock released %v after the drop (durable timeout %v)", held, timeout)
 	c3 := dialRaw(t, s, guid)
 	if _, st := c3.create(durableReconnect("scavenged.dat", leaseKey, createGUID, resp.FileID)); st != wire.StatusObjectNameNotFound {
 		t.Fatalf("reconnect after the timeout: %v, want STATUS_OBJECT_NAME_NOT_FOUND", st)
