@@ -44,6 +44,18 @@ func handleCreate(r *request) error {
 	if err := req.Decode(r.msg); err != nil {
 		return errInvalidParameter
 	}
+	var dur *durableContexts
+	if !r.tree.share.ipc {
+		// A reconnect is answered from the kept open before the other fields are judged: clients
+		// send them as they please on reconnect (MS-SMB2 3.3.5.9.7).
+		var err error
+		if dur, err = parseDurable(r, &req); err != nil {
+			return err
+		}
+		if handled, err := durableBeforeCreate(r, &req, dur); handled {
+			return err
+		}
+	}
 	if req.ImpersonationLevel > wire.ImpersonationDelegate {
 		return wire.StatusBadImpersonationLevel
 	}
@@ -61,13 +73,6 @@ func handleCreate(r *request) error {
 		return wire.StatusNotSupported
 	}
 	sh := r.tree.share
-	dur, err := parseDurable(r, &req)
-	if err != nil {
-		return err
-	}
-	if handled, err := durableBeforeCreate(r, &req, dur); handled {
-		return err
-	}
 	name, stream, err := splitSharePath(req.Name)
 	if err != nil {
 		return fmt.Errorf("create %q: %w", req.Name, err)
@@ -189,7 +194,7 @@ func handleCreate(r *request) error {
 		resp.OplockLevel = wire.OplockLevelLease
 		resp.Contexts = append(resp.Contexts, lr.responseContext(info))
 	}
-	resp.Contexts = append(resp.Contexts, grantDurable(r, o, dur, lr, granted)...)
+	resp.Contexts = append(resp.Contexts, grantDurable(r, &req, o, dur, lr, granted)...)
 	fillCreateTimes(&resp, fi)
 	maximal := r.tree.maximalAccess
 	if fi.Attributes&vfs.AttrReadOnly != 0 {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +30,7 @@ type durableState struct {
 	userSID    string
 	timeout    time.Duration
 	lease      *leaseRequest // the lease the open was created with; a reconnect must name it
+	name       string        // the name it was opened by
 	timer      *time.Timer   // runs while disconnected; guarded by durableTable.mu
 	table      *durableTable
 }
@@ -37,8 +39,30 @@ type durableState struct {
 // one by client and create GUID (replay detection). One mutex guards it; never held across I/O.
 type durableTable struct {
 	mu           sync.Mutex
+	all          map[uint64]*open // every durable open, attached or not, by persistent id
 	disconnected map[uint64]*open
 	byCreateGUID map[[32]byte]*open
+	parked       chan struct{} // closed (and replaced) whenever an open is parked
+}
+
+// reconnectWait bounds how long a reconnect waits for the server to notice that the open's old
+// connection is gone: clients reconnect as soon as their socket fails, which can be before this
+// side's read loop has torn the old connection down.
+const reconnectWait = 2 * time.Second
+
+func (d *durableTable) add(o *open) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.all == nil {
+		d.all = make(map[uint64]*open)
+	}
+	d.all[o.id.Persistent] = o
+	if o.durable.v2 {
+		if d.byCreateGUID == nil {
+			d.byCreateGUID = make(map[[32]byte]*open)
+		}
+		d.byCreateGUID[createGUIDKey(o.durable.clientGUID, o.durable.createGUID)] = o
+	}
 }
 
 func createGUIDKey(client, create wire.GUID) [32]byte {
@@ -46,15 +70,6 @@ func createGUIDKey(client, create wire.GUID) [32]byte {
 	copy(k[:16], client[:])
 	copy(k[16:], create[:])
 	return k
-}
-
-func (d *durableTable) addV2(o *open) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.byCreateGUID == nil {
-		d.byCreateGUID = make(map[[32]byte]*open)
-	}
-	d.byCreateGUID[createGUIDKey(o.durable.clientGUID, o.durable.createGUID)] = o
 }
 
 func (d *durableTable) byCreate(client, create wire.GUID) *open {
@@ -69,6 +84,9 @@ func (d *durableTable) forget(o *open) {
 	defer d.mu.Unlock()
 	if d.disconnected[o.id.Persistent] == o {
 		delete(d.disconnected, o.id.Persistent)
+	}
+	if d.all[o.id.Persistent] == o {
+		delete(d.all, o.id.Persistent)
 	}
 	if o.durable.v2 {
 		k := createGUIDKey(o.durable.clientGUID, o.durable.createGUID)
@@ -94,15 +112,37 @@ func (d *durableTable) keep(o *open) {
 	}
 	d.disconnected[o.id.Persistent] = o
 	o.durable.timer = time.AfterFunc(o.durable.timeout, func() { o.close() })
+	if d.parked != nil {
+		close(d.parked)
+		d.parked = nil
+	}
 }
 
 // take removes a disconnected open for reconnection; nil if there is none with that id.
 func (d *durableTable) take(persistent uint64) *open {
+	deadline := time.NewTimer(reconnectWait)
+	defer deadline.Stop()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	o := d.disconnected[persistent]
-	if o == nil {
-		return nil
+	for o == nil {
+		if d.all[persistent] == nil {
+			return nil
+		}
+		// Still attached: wait (bounded) for its connection's teardown to park it.
+		if d.parked == nil {
+			d.parked = make(chan struct{})
+		}
+		parked := d.parked
+		d.mu.Unlock()
+		select {
+		case <-parked:
+		case <-deadline.C:
+			d.mu.Lock()
+			return nil
+		}
+		d.mu.Lock()
+		o = d.disconnected[persistent]
 	}
 	if o.durable.timer != nil && !o.durable.timer.Stop() {
 		return nil // the timeout fired: the open is being closed
@@ -251,6 +291,11 @@ func reconnectDurable(r *request, req *wire.CreateRequest, id wire.FileID, v2 bo
 		srv.durables.keepAgain(o)
 		return wire.StatusObjectNameNotFound
 	}
+	if ds.lease != nil && !strings.EqualFold(ds.name, req.Name) {
+		// A lease names one file: reclaiming it under another name is invalid (MS-SMB2 3.3.5.9.7).
+		srv.durables.keepAgain(o)
+		return errInvalidParameter
+	}
 	o.mu.Lock()
 	o.sess = r.sess
 	o.mu.Unlock()
@@ -285,7 +330,7 @@ func answerExistingOpen(r *request, o *open, req *wire.CreateRequest, withDurabl
 // grantDurable makes a new open durable when asked and allowed: it needs a batch oplock or a
 // lease with handle caching (MS-SMB2 3.3.5.9.6, 3.3.5.9.10). It returns the response context, or
 // nothing when not granted.
-func grantDurable(r *request, o *open, d *durableContexts, lr *leaseRequest, granted vfs.OplockLevel) []wire.CreateContext {
+func grantDurable(r *request, req *wire.CreateRequest, o *open, d *durableContexts, lr *leaseRequest, granted vfs.OplockLevel) []wire.CreateContext {
 	if !d.v1 && !d.v2 {
 		return nil
 	}
@@ -298,7 +343,7 @@ func grantDurable(r *request, o *open, d *durableContexts, lr *leaseRequest, gra
 	}
 	n := r.c.neg.Load()
 	max := r.c.srv.cfg.DurableTimeout
-	ds := &durableState{table: &r.c.srv.durables, v2: d.v2, clientGUID: n.clientGUID, userSID: r.sess.user.SID, timeout: max, lease: lr}
+	ds := &durableState{table: &r.c.srv.durables, name: req.Name, v2: d.v2, clientGUID: n.clientGUID, userSID: r.sess.user.SID, timeout: max, lease: lr}
 	if d.v2 {
 		ds.createGUID = d.req2.CreateGUID
 		ds.timeout = durableV2DefaultTimeout
@@ -308,9 +353,7 @@ func grantDurable(r *request, o *open, d *durableContexts, lr *leaseRequest, gra
 		ds.timeout = min(ds.timeout, max)
 	}
 	o.durable = ds
-	if d.v2 {
-		r.c.srv.durables.addV2(o)
-	}
+	r.c.srv.durables.add(o)
 	return []wire.CreateContext{ds.responseContext()}
 }
 
