@@ -179,7 +179,7 @@ func (c *conn) teardown() {
 	c.mu.Unlock()
 	for _, s := range sessions {
 		c.srv.removeSession(s)
-		s.disconnect() // durable opens outlive the connection (durable.go)
+		s.logoff()
 	}
 }
 

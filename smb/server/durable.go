@@ -11,8 +11,8 @@ import (
 
 // Durable handles (MS-SMB2 3.3.5.9.6/3.3.5.9.7 v1, 3.3.5.9.10/3.3.5.9.12 v2): an open granted
 // durability outlives its connection for a timeout; the same user reconnects it with DHnC or DH2C
-// (v2: the same CreateGuid) and continues. Logoff and tree disconnect still close it; only a lost
-// connection preserves it. When the timeout passes, or another open needs a break the absent
+// (v2: the same CreateGuid) and continues. Tree disconnect closes it; a lost connection or a
+// LOGOFF preserves it (as Windows and Samba do: smbtorture smb2.durable-open.reopen4). When the timeout passes, or another open needs a break the absent
 // holder cannot acknowledge, the open is scavenged: closed, releasing its share mode, locks and
 // lease. Persistent handles are not offered (SMB2_GLOBAL_CAP_PERSISTENT_HANDLES stays off).
 
@@ -165,23 +165,6 @@ func (d *durableTable) closeAll() {
 	}
 }
 
-// disconnect ends a session whose connection dropped: durable opens are kept, the rest closed.
-func (s *session) disconnect() {
-	s.mu.Lock()
-	s.state = sessionExpired
-	opens := s.opens
-	s.opens = map[uint64]*open{}
-	s.trees = map[uint32]*tree{}
-	s.mu.Unlock()
-	for _, o := range opens {
-		if o.durable != nil {
-			s.conn.srv.durables.keep(o)
-			continue
-		}
-		o.close()
-	}
-}
-
 // durableContexts are the durable-handle contexts of a CREATE, validated together.
 type durableContexts struct {
 	v1, v1Reconnect, v2, v2Reconnect bool
@@ -280,8 +263,10 @@ func reconnectDurable(r *request, req *wire.CreateRequest, id wire.FileID, v2 bo
 		return wire.StatusObjectNameNotFound
 	}
 	ds := o.durable
-	lr, _ := leaseForCreate(r, req, false)
-	ok := ds.v2 == v2 && (!v2 || ds.createGUID == createGUID) && o.tree.share == r.tree.share &&
+	lr, _ := parseLease(r, req)
+	// A v2 reconnect must name the create GUID of a v2 open; otherwise only the FileId, the
+	// lease key and (for leases) the name are checked: clients send the rest as they please.
+	ok := (!v2 || !ds.v2 || ds.createGUID == createGUID) && o.tree.share == r.tree.share &&
 		(ds.lease == nil) == (lr == nil) && (lr == nil || lr.key == ds.lease.key)
 	if ok && ds.userSID != r.sess.user.SID {
 		srv.durables.keepAgain(o)

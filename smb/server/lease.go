@@ -72,6 +72,12 @@ func leaseForCreate(r *request, req *wire.CreateRequest, isDir bool) (*leaseRequ
 	if req.RequestedOplockLevel != wire.OplockLevelLease || isDir {
 		return nil, nil
 	}
+	return parseLease(r, req)
+}
+
+// parseLease decodes the RqLs context whatever the oplock level says (a durable reconnect
+// ignores it, MS-SMB2 3.3.5.9.7).
+func parseLease(r *request, req *wire.CreateRequest) (*leaseRequest, error) {
 	n := r.c.neg.Load()
 	if n == nil || n.di.capabilities&wire.CapLeasing == 0 {
 		return nil, nil
