@@ -264,10 +264,9 @@ func reconnectDurable(r *request, req *wire.CreateRequest, id wire.FileID, v2 bo
 	}
 	ds := o.durable
 	lr, _ := parseLease(r, req)
-	// A v2 open is reclaimed only by DH2C with its create GUID; otherwise only the FileId, the
-	// lease key and (for leases) the name are checked: clients send the rest as they please
-	// (smbtorture shows Windows taking DH2C for a v1 open's lease).
-	ok := (!ds.v2 || v2 && ds.createGUID == createGUID) && o.tree.share == r.tree.share &&
+	// A v2 reconnect must name the create GUID of a v2 open; otherwise only the FileId, the
+	// lease key and (for leases) the name are checked: clients send the rest as they please.
+	ok := (!v2 || !ds.v2 || ds.createGUID == createGUID) && o.tree.share == r.tree.share &&
 		(ds.lease == nil) == (lr == nil) && (lr == nil || lr.key == ds.lease.key)
 	if ok && ds.userSID != r.sess.user.SID {
 		srv.durables.keepAgain(o)
