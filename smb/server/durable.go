@@ -100,8 +100,14 @@ func (d *durableTable) forget(o *open) {
 	}
 }
 
-// keep parks a durable open whose connection dropped, until reconnect or timeout.
+// keep parks a durable open whose connection dropped, until reconnect or timeout. An open whose
+// break is awaiting acknowledgment is closed instead: its holder can no longer acknowledge, and
+// the opener waiting for the break proceeds now rather than at the break timeout.
 func (d *durableTable) keep(o *open) {
+	if o.entry.BreakPending() {
+		o.close()
+		return
+	}
 	o.mu.Lock()
 	o.sess = nil
 	o.mu.Unlock()

@@ -319,3 +319,10 @@ func (t *OpenTable) breakReadLeasesLocked(obj *object, writer *Open) []func() {
 	}
 	return notify
 }
+
+// BreakPending reports whether the open's oplock or lease awaits a break acknowledgment.
+func (o *Open) BreakPending() bool {
+	o.table.mu.Lock()
+	defer o.table.mu.Unlock()
+	return o.breaking || o.lease != nil && o.lease.breaking
+}
