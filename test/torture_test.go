@@ -185,7 +185,7 @@ var oplockSubtests = []string{
 	"exclusive1", "exclusive2", "exclusive3", "exclusive5", "exclusive9",
 	"batch2", "batch3", "batch4", "batch5", "batch7", "batch10", "batch11", "batch12", "batch13",
 	"batch14", "batch15", "batch16", "batch21", "batch23", "batch24", "batch25",
-	"levelii501", "levelii502",
+	"brl2", "levelii501", "levelii502",
 }
 
 // lockSubtests are the smb2.lock subtests sofs passes (the replay ones need durable handles and

@@ -32,6 +32,7 @@ type standaloneFlags struct {
 	name              string
 	logLevel          string
 	csvEpoch          uint64
+	durableTimeout    time.Duration
 }
 
 func init() {
@@ -59,6 +60,7 @@ running as root.`,
 	cmd.Flags().BoolVar(&f.requireEncryption, "require-encryption", false, "require SMB 3 encryption on every session")
 	cmd.Flags().StringVar(&f.name, "name", "", "server name reported to clients (default: host name)")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	cmd.Flags().DurationVar(&f.durableTimeout, "durable-timeout", server.DefaultDurableTimeout, "longest a durable handle outlives its connection")
 	cmd.Flags().Uint64Var(&f.csvEpoch, "csv-epoch", 1, "owner epoch for csv: shares (a volume fenced by a newer epoch is refused)")
 	addCommand(cmd)
 }
@@ -85,6 +87,7 @@ func runStandalone(ctx context.Context, f *standaloneFlags) error {
 		RequireEncryption: f.requireEncryption,
 		Logger:            log,
 		ServerName:        f.name,
+		DurableTimeout:    f.durableTimeout,
 	}
 	var closers []io.Closer
 	defer func() {

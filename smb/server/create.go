@@ -44,6 +44,18 @@ func handleCreate(r *request) error {
 	if err := req.Decode(r.msg); err != nil {
 		return errInvalidParameter
 	}
+	var dur *durableContexts
+	if !r.tree.share.ipc {
+		// A reconnect is answered from the kept open before the other fields are judged: clients
+		// send them as they please on reconnect (MS-SMB2 3.3.5.9.7).
+		var err error
+		if dur, err = parseDurable(r, &req); err != nil {
+			return err
+		}
+		if handled, err := durableBeforeCreate(r, &req, dur); handled {
+			return err
+		}
+	}
 	if req.ImpersonationLevel > wire.ImpersonationDelegate {
 		return wire.StatusBadImpersonationLevel
 	}
@@ -180,14 +192,24 @@ func handleCreate(r *request) error {
 	o.csn.current = r.hdr.ChannelSequence() // Open.ChannelSequence starts at the CREATE's (3.3.5.9)
 	want := vfs.OplockLevel(req.RequestedOplockLevel)
 	if fi.IsDir() || req.RequestedOplockLevel == wire.OplockLevelLease {
-		want = vfs.OplockNone // no directory oplocks; leases arrive with issue 3
+		want = vfs.OplockNone // no directory oplocks; a lease replaces the oplock (lease.go)
 	}
-	entry, granted, err := sh.opens.OpenOplock(r.cancellable(), fi.ID, vfs.Access(access), vfs.ShareMode(req.ShareAccess&7), vfs.OplockRequest{
+	o.sess = r.sess
+	lr, err := leaseForCreate(r, &req, fi.IsDir())
+	if err != nil {
+		o.file.Close()
+		return err
+	}
+	oreq := vfs.OplockRequest{
 		Want:        want,
 		BreakToNone: vfs.Disposition(req.CreateDisposition) == vfs.Overwrite || vfs.Disposition(req.CreateDisposition) == vfs.OverwriteIf || vfs.Disposition(req.CreateDisposition) == vfs.Supersede,
-		OnBreak:     r.c.oplockBreaker(r.sess, o.id),
+		OnBreak:     o.oplockBreaker(),
 		OnWait:      func() { r.goAsync() },
-	})
+	}
+	if lr != nil {
+		oreq.Lease = lr.vfsRequest(o)
+	}
+	entry, granted, err := sh.opens.OpenOplock(r.cancellable(), fi.ID, vfs.Access(access), vfs.ShareMode(req.ShareAccess&7), oreq)
 	if err != nil {
 		o.file.Close()
 		return err
@@ -208,6 +230,12 @@ func handleCreate(r *request) error {
 		CreateAction: uint32(action),
 		FileID:       o.id,
 	}
+	if lr != nil {
+		info, _ := entry.Lease()
+		resp.OplockLevel = wire.OplockLevelLease
+		resp.Contexts = append(resp.Contexts, lr.responseContext(info))
+	}
+	resp.Contexts = append(resp.Contexts, grantDurable(r, &req, o, dur, lr, granted)...)
 	fillCreateTimes(&resp, fi)
 	for _, cc := range req.Contexts {
 		switch cc.Name {
@@ -223,8 +251,8 @@ func handleCreate(r *request) error {
 			resp.Contexts = append(resp.Contexts, wire.CreateContext{Name: cc.Name,
 				Data: (&wire.QueryOnDiskIDResponse{DiskFileID: fi.ID, VolumeID: uint64(st.SerialNumber)}).Append(nil)})
 		}
-		// Durable handles, leases and the rest are not granted yet (issue 3): per MS-SMB2 a
-		// server that does not grant them simply returns no context for them.
+		// Other contexts are not granted: per MS-SMB2 a server that does not grant them
+		// simply returns no context for them.
 	}
 	r.resp = resp.Append(r.resp)
 	return nil

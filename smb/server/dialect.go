@@ -21,9 +21,9 @@ type dialectInfo struct {
 	// does); 3.1.1 relies on preauth integrity instead and the request terminates the connection
 	// (MS-SMB2 3.3.5.15.12).
 	validateNegotiate bool
-	// capabilities the server advertises in NEGOTIATE for this dialect. Honest: no leasing,
-	// persistent handles or directory leasing until they work (issue 3); multichannel for 3.x
-	// since session binding works (binding.go).
+	// capabilities the server advertises in NEGOTIATE for this dialect. Honest: no persistent
+	// handles or directory leasing until they work (issue 3); leasing since leases work
+	// (lease.go), multichannel for 3.x since session binding works (binding.go).
 	capabilities uint32
 	// signFinalSessionSetup: the final successful SESSION_SETUP response is always signed (3.1.1,
 	// MS-SMB2 3.3.5.5.3); earlier dialects sign it only when signing is required.
@@ -33,14 +33,14 @@ type dialectInfo struct {
 var dialectTable = []dialectInfo{
 	{dialect: wire.DialectSMB202, validateNegotiate: true},
 	{dialect: wire.DialectSMB21, multiCredit: true, validateNegotiate: true,
-		capabilities: wire.CapLargeMTU},
+		capabilities: wire.CapLargeMTU | wire.CapLeasing},
 	{dialect: wire.DialectSMB30, multiCredit: true, kdf: true, encryption: true, validateNegotiate: true,
-		capabilities: wire.CapLargeMTU | wire.CapEncryption | wire.CapMultiChannel},
+		capabilities: wire.CapLargeMTU | wire.CapLeasing | wire.CapEncryption | wire.CapMultiChannel},
 	{dialect: wire.DialectSMB302, multiCredit: true, kdf: true, encryption: true, validateNegotiate: true,
-		capabilities: wire.CapLargeMTU | wire.CapEncryption | wire.CapMultiChannel},
+		capabilities: wire.CapLargeMTU | wire.CapLeasing | wire.CapEncryption | wire.CapMultiChannel},
 	// 3.1.1 negotiates encryption through a negotiate context, not the capability bit.
 	{dialect: wire.DialectSMB311, multiCredit: true, kdf: true, encryption: true, preauth: true,
-		signFinalSessionSetup: true, capabilities: wire.CapLargeMTU | wire.CapMultiChannel},
+		signFinalSessionSetup: true, capabilities: wire.CapLargeMTU | wire.CapLeasing | wire.CapMultiChannel},
 }
 
 // lookupDialect returns the table entry for d.

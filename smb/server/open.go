@@ -17,9 +17,12 @@ type open struct {
 	entry  *vfs.Open // share-mode and delete-pending registration
 	access uint32    // granted access
 	isDir  bool
+	// durable is set once at create when the open is granted durability (durable.go).
+	durable *durableState
 
 	mu        sync.Mutex // guards the small fields below; never held across I/O
 	closed    bool
+	sess      *session     // the session holding the open; break notifications go to its connection
 	dirMu     sync.Mutex   // serialises QUERY_DIRECTORY on this handle (held across ReadDir)
 	dir       *dirCursor   // QUERY_DIRECTORY state, guarded by dirMu
 	notify    *notifyState // CHANGE_NOTIFY watch, started by the first request
@@ -41,6 +44,9 @@ func (o *open) close() error {
 	o.closed = true
 	n := o.notify
 	o.mu.Unlock()
+	if o.durable != nil {
+		o.durable.table.forget(o)
+	}
 	if n != nil {
 		n.close() // pending CHANGE_NOTIFY requests complete with STATUS_NOTIFY_CLEANUP
 	}

@@ -7,38 +7,23 @@ import (
 	"github.com/sofs-dev/sofs/smb/wire"
 )
 
-// oplockBreaker returns the callback the open table calls when an open's oplock breaks: it sends
-// an OPLOCK_BREAK notification (MS-SMB2 2.2.23.1, 3.3.4.6) on a channel of the session holding the open.
-// Notifications are unsolicited: MessageId 0xFFFFFFFFFFFFFFFF, no credits, not signed; they are
-// encrypted when the session encrypts.
-func (c *conn) oplockBreaker(sess *session, id wire.FileID) vfs.BreakFunc {
+// oplockBreaker returns the callback the open table calls when o's oplock breaks: an
+// OPLOCK_BREAK notification (MS-SMB2 2.2.23.1, 3.3.4.6) to whoever holds o now.
+func (o *open) oplockBreaker() vfs.BreakFunc {
 	return func(to vfs.OplockLevel) {
-		msg := make([]byte, wire.HeaderSize, wire.HeaderSize+24)
-		h := wire.Header(msg)
-		h.Init(wire.CmdOplockBreak)
-		h.SetFlags(wire.FlagResponse)
-		h.SetMessageID(^uint64(0))
-		msg = (&wire.OplockBreak{OplockLevel: uint8(to), FileID: id}).Append(msg)
-		if sess.encryptData {
-			if xf := sess.transformer(); xf != nil {
-				msg = xf.Encrypt(nil, msg, sess.id)
-			}
-		}
-		if err := sess.notifyConn(c).writeFrame(msg); err != nil {
-			c.log.Info("oplock break notification not delivered", "file", id.Volatile, "err", err)
-		}
+		o.sendBreak((&wire.OplockBreak{OplockLevel: uint8(to), FileID: o.id}).Append)
 	}
 }
 
-// handleOplockBreak implements the oplock break acknowledgment (MS-SMB2 3.3.5.22.1). Leases are
-// never granted yet, so a lease acknowledgment has nothing to acknowledge.
+// handleOplockBreak implements the oplock break acknowledgment (MS-SMB2 3.3.5.22.1); lease
+// acknowledgments go to handleLeaseBreakAck (lease.go).
 func handleOplockBreak(r *request) error {
 	var req wire.OplockBreakRequest
 	if err := req.Decode(r.msg); err != nil {
 		return errInvalidParameter
 	}
 	if req.IsLease {
-		return wire.StatusObjectNameNotFound // no such lease (3.3.5.22.2)
+		return handleLeaseBreakAck(r, &req.Lease)
 	}
 	o, err := r.lookupOpen(req.Oplock.FileID)
 	if err != nil {

@@ -63,7 +63,9 @@ type Config struct {
 	// IdleTimeout closes a connection that sends nothing for this long (default 15 min; clients
 	// send ECHO keep-alives far more often).
 	IdleTimeout time.Duration
-	Logger      *slog.Logger
+	// DurableTimeout caps how long a durable handle outlives its connection (default 180 s).
+	DurableTimeout time.Duration
+	Logger         *slog.Logger
 }
 
 func (c *Config) setDefaults() error {
@@ -98,6 +100,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = 15 * time.Minute
+	}
+	if c.DurableTimeout <= 0 {
+		c.DurableTimeout = DefaultDurableTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -137,6 +142,8 @@ type Server struct {
 
 	nextSessionID atomic.Uint64
 	nextHandle    atomic.Uint64
+
+	durables durableTable // durable.go
 }
 
 // shareState is a share plus the open state every connection sees.
@@ -259,6 +266,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	go func() { s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
+		s.durables.closeAll()
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

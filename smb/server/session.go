@@ -109,7 +109,8 @@ func (s *session) takeOpen(volatile uint64) *open {
 	return o
 }
 
-// logoff closes everything the session holds and marks it expired.
+// logoff closes everything the session holds and marks it expired; durable opens are kept for
+// a reconnect instead (durable.go).
 func (s *session) logoff() {
 	s.mu.Lock()
 	s.state = sessionExpired
@@ -118,6 +119,10 @@ func (s *session) logoff() {
 	s.trees = map[uint32]*tree{}
 	s.mu.Unlock()
 	for _, o := range opens {
+		if o.durable != nil {
+			s.conn.srv.durables.keep(o)
+			continue
+		}
 		o.close()
 	}
 }

@@ -50,6 +50,7 @@ var statusMap = []struct {
 	{vfs.ErrIO, wire.StatusUnexpectedIOError},
 	{vfs.ErrSharingViolation, wire.StatusSharingViolation},
 	{vfs.ErrDeletePending, wire.StatusDeletePending},
+	{vfs.ErrLeaseKeyInUse, wire.StatusInvalidParameter},
 	{vfs.ErrCannotDelete, wire.StatusCannotDelete},
 	{rpc.ErrNoSuchPipe, wire.StatusObjectNameNotFound},
 	{rpc.ErrPipeEmpty, wire.StatusPipeEmpty},

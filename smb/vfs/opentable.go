@@ -43,8 +43,9 @@ type OpenTable struct {
 	// BreakTimeout bounds the wait for an oplock break acknowledgment (DefaultBreakTimeout if 0).
 	BreakTimeout time.Duration
 
-	mu   sync.Mutex
-	objs map[uint64]*object
+	mu     sync.Mutex
+	objs   map[uint64]*object
+	leases map[LeaseKey]*lease // lease.go
 }
 
 type object struct {
@@ -69,6 +70,8 @@ type Open struct {
 	breaking bool // a break to breakTo awaits acknowledgment
 	breakTo  OplockLevel
 	broken   chan struct{} // closed when the break completes (ack, timeout or close)
+
+	lease *lease // the open's lease (lease.go); an open has a lease or an oplock, not both
 }
 
 // NewOpenTable returns an empty table.
@@ -178,6 +181,7 @@ func (o *Open) Close() (deleteNow bool) {
 		close(o.broken) // a closed holder no longer blocks anyone
 	}
 	o.oplock = OplockNone
+	t.detachLeaseLocked(o)
 	obj := t.objs[o.id]
 	if obj == nil {
 		return false
@@ -202,6 +206,9 @@ func (t *OpenTable) Rekey(from, to uint64) {
 		t.objs[to] = obj
 		for o := range obj.opens {
 			o.id = to
+			if o.lease != nil {
+				o.lease.objID = to
+			}
 		}
 	}
 }

@@ -42,6 +42,8 @@ type OplockRequest struct {
 	// OnWait, if set, is called (without the table's lock) just before this open starts waiting
 	// for another holder's break, so the server can answer the client with an interim response.
 	OnWait func()
+	// Lease, if set, asks for a lease instead of an oplock (lease.go).
+	Lease *LeaseRequest
 }
 
 // OpenOplock registers an open like Open, first breaking any exclusive or batch oplock another
@@ -52,46 +54,22 @@ type OplockRequest struct {
 func (t *OpenTable) OpenOplock(ctx context.Context, id uint64, access Access, share ShareMode, req OplockRequest) (*Open, OplockLevel, error) {
 	for {
 		t.mu.Lock()
-		obj := t.objs[id]
-		var holder *Open
-		if obj != nil {
-			for o := range obj.opens {
-				if o.oplock >= OplockExclusive {
-					holder = o
-					break
-				}
-			}
+		notify, wait, expire, err := t.breaksForOpenLocked(id, access, share, &req)
+		if err != nil {
+			t.mu.Unlock()
+			return nil, OplockNone, err
 		}
-		// Attribute-only opens that do not overwrite never break oplocks (MS-FSA 2.1.5.1.2.1: they do not conflict
-		// with cached data). An exclusive (non-batch) holder is checked for sharing conflicts
-		// first: its break could not resolve one, so the new open fails without a break. A batch
-		// holder is broken first, because closing its cached handle may remove the conflict.
-		if holder != nil && holder.oplock == OplockExclusive && !holder.breaking {
-			if err := t.checkLocked(id, access, share); err != nil {
-				t.mu.Unlock()
-				return nil, OplockNone, err
-			}
-		}
-		if holder == nil || !dataAccess(access) && !req.BreakToNone {
+		if wait == nil {
 			o, granted, err := t.openLocked(id, access, share, req)
 			t.mu.Unlock()
+			for _, f := range notify {
+				f()
+			}
 			return o, granted, err
 		}
-		var notify BreakFunc
-		to := OplockLevelII
-		if req.BreakToNone {
-			to = OplockNone
-		}
-		if !holder.breaking {
-			holder.breaking = true
-			holder.breakTo = to
-			holder.broken = make(chan struct{})
-			notify = holder.onBreak
-		}
-		wait := holder.broken
 		t.mu.Unlock()
-		if notify != nil {
-			notify(to)
+		for _, f := range notify {
+			f()
 		}
 		if req.OnWait != nil {
 			req.OnWait()
@@ -106,19 +84,71 @@ func (t *OpenTable) OpenOplock(ctx context.Context, id uint64, access Access, sh
 		case <-wait:
 			timer.Stop()
 		case <-timer.C:
-			// The holder did not answer: lower its oplock ourselves (MS-SMB2 3.3.6.1).
+			// The holder did not answer: lower its caching ourselves (MS-SMB2 3.3.6.1, 3.3.6.5).
 			t.mu.Lock()
-			if holder.breaking && holder.broken == wait {
-				holder.oplock = holder.breakTo
-				holder.breaking = false
-				close(wait)
-			}
+			expire()
 			t.mu.Unlock()
 		case <-ctx.Done():
 			timer.Stop()
 			return nil, OplockNone, fmt.Errorf("waiting for an oplock break on object %d: %w", id, ctx.Err())
 		}
 	}
+}
+
+// breaksForOpenLocked starts the oplock and lease breaks a new open of object id needs. It returns
+// the notifications to send once the lock is released and, when a break must be acknowledged
+// first, the channel that closes when it completes and the function (called with the lock held)
+// that ends it on timeout. A sharing conflict that no break can resolve fails at once.
+func (t *OpenTable) breaksForOpenLocked(id uint64, access Access, share ShareMode, req *OplockRequest) (notify []func(), wait chan struct{}, expire func(), err error) {
+	obj := t.objs[id]
+	// Attribute-only opens that do not overwrite never break oplocks or leases (MS-FSA
+	// 2.1.5.1.2.1: they do not conflict with cached data).
+	if obj == nil || !dataAccess(access) && !req.BreakToNone {
+		return nil, nil, nil, nil
+	}
+	var holder *Open
+	for o := range obj.opens {
+		if o.oplock >= OplockExclusive {
+			holder = o
+			break
+		}
+	}
+	// An exclusive (non-batch) holder is checked for sharing conflicts first: its break could not
+	// resolve one, so the new open fails without a break. A batch holder is broken first,
+	// because closing its cached handle may remove the conflict; leases with H likewise.
+	if holder != nil && holder.oplock == OplockExclusive && !holder.breaking ||
+		holder == nil && uncachedConflict(obj, access, share, req) {
+		if err := t.checkLocked(id, access, share); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	notify, wait, l := t.leaseBreaksLocked(obj, access, share, req)
+	if wait != nil {
+		return notify, wait, func() { expireLeaseBreakLocked(l, wait) }, nil
+	}
+	if holder == nil {
+		return notify, nil, nil, nil
+	}
+	to := OplockLevelII
+	if req.BreakToNone {
+		to = OplockNone
+	}
+	if !holder.breaking {
+		holder.breaking = true
+		holder.breakTo = to
+		holder.broken = make(chan struct{})
+		if send := holder.onBreak; send != nil {
+			notify = append(notify, func() { send(to) })
+		}
+	}
+	wait = holder.broken
+	return notify, wait, func() {
+		if holder.breaking && holder.broken == wait {
+			holder.oplock = holder.breakTo
+			holder.breaking = false
+			close(wait)
+		}
+	}, nil
 }
 
 func (t *OpenTable) openLocked(id uint64, access Access, share ShareMode, req OplockRequest) (*Open, OplockLevel, error) {
@@ -132,12 +162,22 @@ func (t *OpenTable) openLocked(id uint64, access Access, share ShareMode, req Op
 	}
 	granted := OplockNone
 	switch {
+	case req.Lease != nil:
+		// A lease replaces the oplock (MS-SMB2 3.3.5.9: RequestedOplockLevel 0xFF).
 	case req.Want >= OplockExclusive && len(obj.opens) == 0:
 		granted = req.Want
 	case req.Want != OplockNone:
 		granted = OplockLevelII
 	}
 	o := &Open{table: t, id: id, access: access, share: share, oplock: granted, onBreak: req.OnBreak, locks: obj.locks}
+	if req.Lease != nil {
+		if err := t.attachLeaseLocked(obj, id, o, req.Lease); err != nil {
+			if len(obj.opens) == 0 {
+				delete(t.objs, id)
+			}
+			return nil, OplockNone, fmt.Errorf("object %d: %w", id, err)
+		}
+	}
 	obj.opens[o] = struct{}{}
 	return o, granted, nil
 }
@@ -172,8 +212,10 @@ func (o *Open) AckBreak(level OplockLevel) error {
 func (o *Open) BreakLevelII() {
 	t := o.table
 	var notify []BreakFunc
+	var leaseNotify []func()
 	t.mu.Lock()
 	if obj := t.objs[o.id]; obj != nil {
+		leaseNotify = t.breakReadLeasesLocked(obj, o)
 		for other := range obj.opens {
 			if other != o && other.oplock == OplockLevelII {
 				other.oplock = OplockNone
@@ -186,5 +228,8 @@ func (o *Open) BreakLevelII() {
 	t.mu.Unlock()
 	for _, f := range notify {
 		f(OplockNone)
+	}
+	for _, f := range leaseNotify {
+		f()
 	}
 }

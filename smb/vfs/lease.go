@@ -1,0 +1,328 @@
+package vfs
+
+import "errors"
+
+// LeaseState is a set of caching rights held through a lease (MS-FSA 2.1.1.10 Oplock.State for
+// leases). The bit values are those of MS-SMB2 2.2.13.2.8 so the server needs no translation.
+type LeaseState uint8
+
+const (
+	LeaseNone   LeaseState = 0
+	LeaseRead   LeaseState = 0x1 // R: cached reads
+	LeaseHandle LeaseState = 0x2 // H: cached handle (close may be deferred)
+	LeaseWrite  LeaseState = 0x4 // W: cached writes
+)
+
+// LeaseKey identifies a lease: a client-chosen key, scoped to the client (MS-SMB2 3.3.1.4 keeps one
+// lease table per ClientGuid). Every open carrying the same key shares one lease.
+type LeaseKey struct {
+	Client [16]byte
+	Key    [16]byte
+}
+
+// LeaseBreak describes one break the holder must be told about.
+type LeaseBreak struct {
+	Key         LeaseKey
+	From, To    LeaseState
+	Epoch       uint16 // the lease's epoch after the break started (SMB 3 lease v2)
+	AckRequired bool   // the lease held W or H: the table waits for AckLeaseBreak
+}
+
+// LeaseBreakFunc sends a break to the lease's holder. It is called without the table's lock held
+// and must not block for long.
+type LeaseBreakFunc func(LeaseBreak)
+
+// LeaseRequest asks for a lease together with an open (OplockRequest.Lease).
+type LeaseRequest struct {
+	Key  LeaseKey
+	Want LeaseState
+	// Epoch is the epoch the client sent (v2 leases); a new lease starts one above it.
+	Epoch uint16
+	// OnBreak becomes the lease's break sender: the most recent open's connection is the one the
+	// client is most likely still using.
+	OnBreak LeaseBreakFunc
+}
+
+// LeaseInfo is the state of an open's lease, for the create response.
+type LeaseInfo struct {
+	Key      LeaseKey
+	State    LeaseState
+	Epoch    uint16
+	Breaking bool
+}
+
+var (
+	ErrNoSuchLease   = errors.New("no such lease")
+	ErrLeaseKeyInUse = errors.New("lease key in use on another object")
+)
+
+// lease is one lease of the table; every field is guarded by the table's mutex.
+type lease struct {
+	key      LeaseKey
+	objID    uint64
+	state    LeaseState
+	epoch    uint16
+	opens    int // registered opens carrying the lease; it dies with the last
+	onBreak  LeaseBreakFunc
+	breaking bool          // a break awaits acknowledgment
+	breakTo  LeaseState    // the state the client was told to break to
+	wantTo   LeaseState    // the state the table needs (lower than breakTo when a later conflict came)
+	broken   chan struct{} // closed when the break completes (ack, timeout, last close)
+}
+
+// grantableLease reduces a requested state to one a lease can hold: R, RH, RW or RWH. A request
+// without R gets no caching at all (MS-SMB2 3.3.5.9.8 lists only these four combinations).
+func grantableLease(want LeaseState) LeaseState {
+	want &= LeaseRead | LeaseHandle | LeaseWrite
+	if want&LeaseRead == 0 {
+		return LeaseNone
+	}
+	return want
+}
+
+// startLeaseBreakLocked lowers l towards to. A lease holding W or H must acknowledge (MS-SMB2
+// 3.3.4.7: SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED), so it enters the breaking state; a
+// read-only lease is lowered at once. The returned function sends the notification and must be
+// called after the lock is released.
+func (t *OpenTable) startLeaseBreakLocked(l *lease, to LeaseState) func() {
+	from := l.state
+	l.epoch++
+	ack := from&(LeaseWrite|LeaseHandle) != 0
+	if ack {
+		l.breaking = true
+		l.breakTo, l.wantTo = to, to
+		l.broken = make(chan struct{})
+	} else {
+		l.state = to
+	}
+	b := LeaseBreak{Key: l.key, From: from, To: to, Epoch: l.epoch, AckRequired: ack}
+	send := l.onBreak
+	return func() {
+		if send != nil {
+			send(b)
+		}
+	}
+}
+
+// lowerLeaseLocked asks l to drop to (at most) to: a break now, or, while another break is in
+// progress, a lower target that the acknowledgment will continue towards.
+func (t *OpenTable) lowerLeaseLocked(l *lease, to LeaseState) func() {
+	if l.breaking {
+		l.wantTo &= to
+		return nil
+	}
+	if l.state&^to == 0 {
+		return nil
+	}
+	return t.startLeaseBreakLocked(l, l.state&to)
+}
+
+// leaseBreaksLocked starts the lease breaks a new open of obj requires (MS-FSA 2.1.5.17 as MS-SMB2
+// 3.3.5.9 applies it to leases): another key's W always goes; H goes when the new open's share
+// mode conflicts with an open under that lease (closing the cached handle may resolve it); R and
+// H go when the new open overwrites. It returns the notifications to send and the completion
+// channel of one break the new open must wait for (nil when none is pending).
+func (t *OpenTable) leaseBreaksLocked(obj *object, access Access, share ShareMode, req *OplockRequest) (notify []func(), wait chan struct{}, waitOn *lease) {
+	seen := map[*lease]bool{}
+	for o := range obj.opens {
+		l := o.lease
+		if l == nil || seen[l] || req.Lease != nil && l.key == req.Lease.Key {
+			continue
+		}
+		seen[l] = true
+		to := l.state &^ LeaseWrite
+		if req.BreakToNone {
+			to = LeaseNone
+		}
+		if to&LeaseHandle != 0 && leaseConflicts(obj, l, access, share) {
+			to &^= LeaseHandle
+		}
+		if f := t.lowerLeaseLocked(l, to); f != nil {
+			notify = append(notify, f)
+		}
+		if l.breaking && wait == nil {
+			wait, waitOn = l.broken, l
+		}
+	}
+	return notify, wait, waitOn
+}
+
+// leaseConflicts reports whether a new open's share mode conflicts with an open under lease l.
+func leaseConflicts(obj *object, l *lease, access Access, share ShareMode) bool {
+	for o := range obj.opens {
+		if o.lease == l && conflicts(access, share, o) {
+			return true
+		}
+	}
+	return false
+}
+
+// uncachedConflict reports whether the new open conflicts with an open whose handle no break can
+// close: neither a batch oplock nor another key's lease with H. Such an open fails at once.
+func uncachedConflict(obj *object, access Access, share ShareMode, req *OplockRequest) bool {
+	for o := range obj.opens {
+		if !conflicts(access, share, o) {
+			continue
+		}
+		if o.oplock == OplockBatch {
+			continue
+		}
+		if l := o.lease; l != nil && l.state&LeaseHandle != 0 && (req.Lease == nil || l.key != req.Lease.Key) {
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+// attachLeaseLocked grants the open its lease: the existing lease of the key (upgraded when the
+// request asks for a superset, MS-SMB2 3.3.5.9.8) or a new one. W is granted only when every other
+// open of the object is under the same lease.
+func (t *OpenTable) attachLeaseLocked(obj *object, id uint64, o *Open, req *LeaseRequest) error {
+	if t.leases == nil {
+		t.leases = make(map[LeaseKey]*lease)
+	}
+	l := t.leases[req.Key]
+	if l != nil && l.objID != id {
+		return ErrLeaseKeyInUse
+	}
+	want := grantableLease(req.Want)
+	for other := range obj.opens {
+		if other == o || l != nil && other.lease == l {
+			continue
+		}
+		want &^= LeaseWrite
+		if other.oplock != OplockNone {
+			// Beside an oplock (broken to Level II by now) a lease gets R only, as Windows and
+			// Samba grant (smbtorture smb2.lease.oplock).
+			want &= LeaseRead
+		}
+	}
+	if l == nil {
+		l = &lease{key: req.Key, objID: id, state: want, epoch: req.Epoch + 1}
+		t.leases[req.Key] = l
+	} else if !l.breaking && want&l.state == l.state && want != l.state {
+		l.state = want
+		l.epoch++
+	}
+	l.opens++
+	if req.OnBreak != nil {
+		l.onBreak = req.OnBreak
+	}
+	o.lease = l
+	return nil
+}
+
+// detachLeaseLocked drops a closing open from its lease; the last one ends the lease.
+func (t *OpenTable) detachLeaseLocked(o *Open) {
+	l := o.lease
+	if l == nil {
+		return
+	}
+	o.lease = nil
+	l.opens--
+	if l.opens > 0 {
+		return
+	}
+	if l.breaking {
+		l.breaking = false
+		close(l.broken)
+	}
+	delete(t.leases, l.key)
+}
+
+// expireLeaseBreakLocked ends a break the holder did not acknowledge in time: the table lowers the
+// lease itself (MS-SMB2 3.3.6.5, lease break acknowledgment timer).
+func expireLeaseBreakLocked(l *lease, wait chan struct{}) {
+	if l.breaking && l.broken == wait {
+		l.state = l.wantTo
+		l.breaking = false
+		close(wait)
+	}
+}
+
+// AckLeaseBreak records the holder's acknowledgment (MS-SMB2 3.3.5.22.2): the lease now holds
+// state, which must not exceed the state it was told to break to. When a later conflict needs a
+// lower state, the next break starts at once.
+func (t *OpenTable) AckLeaseBreak(key LeaseKey, state LeaseState) (LeaseInfo, error) {
+	t.mu.Lock()
+	l := t.leases[key]
+	if l == nil {
+		t.mu.Unlock()
+		return LeaseInfo{}, ErrNoSuchLease
+	}
+	if !l.breaking {
+		t.mu.Unlock()
+		return LeaseInfo{}, ErrNoBreakInProgress
+	}
+	if state&^l.breakTo != 0 {
+		t.mu.Unlock()
+		return LeaseInfo{}, ErrBadBreakLevel
+	}
+	l.state = state
+	l.breaking = false
+	close(l.broken)
+	var next func()
+	if l.state&^l.wantTo != 0 {
+		next = t.startLeaseBreakLocked(l, l.state&l.wantTo)
+	}
+	info := l.info()
+	t.mu.Unlock()
+	if next != nil {
+		next()
+	}
+	return info, nil
+}
+
+func (l *lease) info() LeaseInfo {
+	return LeaseInfo{Key: l.key, State: l.state, Epoch: l.epoch, Breaking: l.breaking}
+}
+
+// Lease reports the open's lease, if it has one.
+func (o *Open) Lease() (LeaseInfo, bool) {
+	o.table.mu.Lock()
+	defer o.table.mu.Unlock()
+	if o.lease == nil {
+		return LeaseInfo{}, false
+	}
+	return o.lease.info(), true
+}
+
+// LeaseOf reports the lease of key, if it is alive.
+func (t *OpenTable) LeaseOf(key LeaseKey) (LeaseInfo, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	l := t.leases[key]
+	if l == nil {
+		return LeaseInfo{}, false
+	}
+	return l.info(), true
+}
+
+// breakReadLeasesLocked removes R (and with it H) from other keys' leases of obj: the object is
+// about to change through writer, so their read caches go stale. Nobody waits for these breaks.
+func (t *OpenTable) breakReadLeasesLocked(obj *object, writer *Open) []func() {
+	var notify []func()
+	seen := map[*lease]bool{}
+	for o := range obj.opens {
+		l := o.lease
+		if l == nil || l == writer.lease || seen[l] {
+			continue
+		}
+		seen[l] = true
+		if l.state&LeaseRead == 0 && !l.breaking {
+			continue
+		}
+		if f := t.lowerLeaseLocked(l, LeaseNone); f != nil {
+			notify = append(notify, f)
+		}
+	}
+	return notify
+}
+
+// BreakPending reports whether the open's oplock or lease awaits a break acknowledgment.
+func (o *Open) BreakPending() bool {
+	o.table.mu.Lock()
+	defer o.table.mu.Unlock()
+	return o.breaking || o.lease != nil && o.lease.breaking
+}
