@@ -215,9 +215,6 @@ type CoordinatorStats struct {
 }
 
 func newCoordinator(dev BlockDevice, l *loaded, epoch uint64, commitDelay time.Duration) *Coordinator {
-	if commitDelay == 0 {
-		commitDelay = DefaultCommitDelay
-	}
 	c := &Coordinator{
 		dev:        dev,
 		sb:         l.sb,

@@ -21,14 +21,12 @@ type MountOptions struct {
 	// CommitDelay is how long records nobody waits for (writes that allocate without write-through,
 	// lazy last-write times) may stay unwritten, so a stream of them costs one data flush per
 	// delay rather than one per write. A record somebody waits for (every other operation, Sync,
-	// write-through) is written at once, with everything before it. 0 means DefaultCommitDelay;
-	// negative means write everything at once.
+	// write-through) is written at once, with everything before it. 0 (the default) and negative
+	// values write everything at once: an acknowledged write then survives a killed process,
+	// which a failover after SIGKILL relies on (test/cluster_failover_test.go); a positive delay
+	// gives that up for up to the delay, the way a local file system's page cache does.
 	CommitDelay time.Duration
 }
-
-// DefaultCommitDelay bounds how long an unacknowledged write may stay unwritten, as ext4's
-// default commit interval (5 s) does for a local file system; ours is shorter.
-const DefaultCommitDelay = time.Second
 
 // Volume is a mounted cluster shared volume; it implements vfs.FS.
 type Volume struct {
