@@ -131,6 +131,13 @@ func (fs *FS) foldIndexed() bool {
 // foldAdded records that this FS just created name in dirfd, keeping the index of a directory
 // being filled valid instead of relisting it after every create.
 func (fs *FS) foldAdded(dirfd int, name string) {
+	fs.foldChanged(dirfd, func(d *foldDir) bool { d.add(name); return true })
+}
+
+// foldChanged applies change to dirfd's index after this FS changed the directory, and records
+// the directory's new times; the index is dropped when the directory cannot be stat'ed or
+// change reports it cannot keep the index exact.
+func (fs *FS) foldChanged(dirfd int, change func(d *foldDir) bool) {
 	if !fs.foldIndexed() {
 		return
 	}
@@ -141,11 +148,10 @@ func (fs *FS) foldAdded(dirfd int, name string) {
 	if !ok {
 		return
 	}
-	if err != nil {
+	if err != nil || !change(d) {
 		delete(fs.folds.dirs, key)
 		return
 	}
-	d.add(name)
 	d.mtime, d.ctime = stx.Mtime, stx.Ctime
 }
 
@@ -169,25 +175,16 @@ func (d *foldDir) add(name string) {
 // each time. When other names share name's key, which one remains is unknown without a listing:
 // the index is dropped.
 func (fs *FS) foldRemoved(dirfd int, name string) {
-	if !fs.foldIndexed() {
-		return
-	}
-	key, stx, err := dirStat(dirfd)
-	fs.folds.mu.Lock()
-	defer fs.folds.mu.Unlock()
-	d, ok := fs.folds.dirs[key]
-	if !ok {
-		return
-	}
-	k := foldKey(name)
-	if err != nil || d.multi[k] {
-		delete(fs.folds.dirs, key)
-		return
-	}
-	if d.names[k] == name {
-		delete(d.names, k)
-	}
-	d.mtime, d.ctime = stx.Mtime, stx.Ctime
+	fs.foldChanged(dirfd, func(d *foldDir) bool {
+		k := foldKey(name)
+		if d.multi[k] {
+			return false
+		}
+		if d.names[k] == name {
+			delete(d.names, k)
+		}
+		return true
+	})
 }
 
 // foldForget drops the index of dirfd after this FS removed or renamed an entry of it.
