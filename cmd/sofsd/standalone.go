@@ -33,6 +33,7 @@ type standaloneFlags struct {
 	logLevel          string
 	csvEpoch          uint64
 	durableTimeout    time.Duration
+	maxIO             uint32
 }
 
 func init() {
@@ -61,6 +62,7 @@ running as root.`,
 	cmd.Flags().StringVar(&f.name, "name", "", "server name reported to clients (default: host name)")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.Flags().DurationVar(&f.durableTimeout, "durable-timeout", server.DefaultDurableTimeout, "longest a durable handle outlives its connection")
+	cmd.Flags().Uint32Var(&f.maxIO, "max-io", 0, "largest READ/WRITE/transact payload offered to 2.1+ clients, 64 KiB..8 MiB (default 8 MiB)")
 	cmd.Flags().Uint64Var(&f.csvEpoch, "csv-epoch", 1, "owner epoch for csv: shares (a volume fenced by a newer epoch is refused)")
 	addCommand(cmd)
 }
@@ -88,6 +90,7 @@ func runStandalone(ctx context.Context, f *standaloneFlags) error {
 		Logger:            log,
 		ServerName:        f.name,
 		DurableTimeout:    f.durableTimeout,
+		MaxIOSize:         f.maxIO,
 	}
 	var closers []io.Closer
 	defer func() {

@@ -198,13 +198,19 @@ func (c *conn) writeFrame(parts ...[]byte) error {
 	for _, p := range parts {
 		n += len(p)
 	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.writeFrameLocked(n, parts...)
+}
+
+// writeFrameLocked writes the frame header for a frame of n bytes and the parts that begin it;
+// the caller holds wmu and writes whatever of n the parts do not cover.
+func (c *conn) writeFrameLocked(n int, parts ...[]byte) error {
 	var hdr [frameHeaderSize]byte
 	binary.BigEndian.PutUint32(hdr[:], uint32(n))
 	bufs := make(net.Buffers, 0, len(parts)+1)
 	bufs = append(bufs, hdr[:])
 	bufs = append(bufs, parts...)
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
 	_, err := bufs.WriteTo(c.nc)
 	return err
 }
@@ -269,6 +275,8 @@ type request struct {
 	csnOpen *open
 	// after runs once the response bytes are final (signed), before encryption: preauth hashing.
 	after func(resp []byte)
+	// sendfile is READ data left in the file, to follow resp on the wire (sendfile.go).
+	sendfile *fileSend
 
 	chain   *chain // the chain this request arrived in
 	last    bool   // last request of its chain (only the last may go async)
@@ -558,7 +566,21 @@ func (c *conn) send(reqs []*request, encSess *session) error {
 	if len(reqs) == 0 {
 		return nil
 	}
+	if r := reqs[0]; len(reqs) == 1 && r.sendfile != nil && r.after == nil && encSess == nil && !c.signs(r, false) {
+		defer putBuf(r.resp)
+		if err := c.writeFrameSendfile(r.resp, r.sendfile); err != nil {
+			return errDropConnection
+		}
+		return nil
+	}
 	for i, r := range reqs {
+		if r.sendfile != nil {
+			var err error
+			if r.resp, err = r.sendfile.materialize(r.resp); err != nil {
+				return errDropConnection
+			}
+			r.sendfile = nil
+		}
 		if len(reqs) > 1 {
 			// Every response of a compound is 8-byte aligned, the last one included (Windows
 			// and Samba pad it; smbtorture smb2.compound.compound-padding checks).
@@ -607,12 +629,26 @@ func (c *conn) send(reqs []*request, encSess *session) error {
 // signed; otherwise sign when the request was signed, the session requires signing, or the
 // handler asked (final session setup).
 func (c *conn) sign(r *request, encrypted bool) {
+	signer := c.responseSigner(r, encrypted)
+	if signer == nil {
+		return
+	}
+	h := wire.Header(r.resp)
+	h.SetFlags(h.Flags() | wire.FlagSigned)
+	signer.Sign(r.resp)
+}
+
+// signs reports whether the response to r will be signed.
+func (c *conn) signs(r *request, encrypted bool) bool { return c.responseSigner(r, encrypted) != nil }
+
+// responseSigner is the signer of r's response, or nil when it goes unsigned.
+func (c *conn) responseSigner(r *request, encrypted bool) crypto.Signer {
 	s := r.signSess
 	if s == nil {
 		s = r.sess
 	}
 	if encrypted || r.status == wire.StatusPending {
-		return
+		return nil
 	}
 	signer := r.signer
 	if signer == nil {
@@ -620,19 +656,17 @@ func (c *conn) sign(r *request, encrypted bool) {
 			// A request that failed its signature or signing check gets an unsigned answer:
 			// the peer may not hold the key, and a signature it cannot check makes it drop
 			// the connection (smbtorture smb2.session.bind_negative_smb3signCtoH*).
-			return
+			return nil
 		}
 		signer = s.signerOn(c)
 	}
 	if signer == nil {
-		return
+		return nil
 	}
 	if !(r.hdr.IsSigned() || (s != nil && s.signingRequired) || r.signAlways) {
-		return
+		return nil
 	}
-	h := wire.Header(r.resp)
-	h.SetFlags(h.Flags() | wire.FlagSigned)
-	signer.Sign(r.resp)
+	return signer
 }
 
 // cancel handles SMB2 CANCEL (MS-SMB2 3.3.5.16): it finds the pending request by AsyncId (or by

@@ -66,6 +66,9 @@ func handleRead(r *request) error {
 	if err := o.checkIO(req.Offset, uint64(req.Length), false); err != nil {
 		return err
 	}
+	if r.sendFileRead(o, req) {
+		return nil
+	}
 	start := len(r.resp)
 	dataAt := start + 16
 	if cap(r.resp) < dataAt+int(req.Length) {

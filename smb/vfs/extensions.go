@@ -140,3 +140,12 @@ func WriteZeros(f File, off, end int64) error {
 	}
 	return nil
 }
+
+// FileSender is a File that can move a byte range straight to a socket with sendfile(2), so a
+// READ's data goes from the page cache to the network without passing through the server's
+// memory. The server uses it only for responses it neither signs nor encrypts.
+type FileSender interface {
+	// SendFile makes one sendfile(2) call: up to n bytes of the file at off to the socket sock.
+	// It returns the bytes sent; a full non-blocking socket gives unix.EAGAIN, end of file 0, nil.
+	SendFile(sock int, off int64, n int) (int, error)
+}

@@ -509,3 +509,23 @@ func (f *file) Close() error {
 	}
 	return nil
 }
+
+// SendFile implements vfs.FileSender.
+func (f *file) SendFile(sock int, off int64, n int) (int, error) {
+	if f.closed.Load() {
+		return 0, errClosed
+	}
+	for {
+		m, err := unix.Sendfile(sock, f.fd, &off, n)
+		switch err {
+		case nil:
+			return m, nil
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return 0, err
+		default:
+			return max(m, 0), f.ioError("sendfile", err)
+		}
+	}
+}
