@@ -6,6 +6,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 )
@@ -21,6 +22,21 @@ var rootCmd = &cobra.Command{
 func addCommand(c *cobra.Command) { rootCmd.AddCommand(c) }
 
 func main() {
+	// SOFS_CPUPROFILE=FILE profiles the daemon until it exits cleanly (SIGTERM/SIGINT), for
+	// engineers chasing a benchmark figure: `go tool pprof bin/sofsd FILE`.
+	if path := os.Getenv("SOFS_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "sofsd: SOFS_CPUPROFILE:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "sofsd: SOFS_CPUPROFILE:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	if err := rootCmd.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "sofsd:", err)
 		os.Exit(1)
