@@ -397,9 +397,12 @@ func reconnectDurable(r *request, req *wire.CreateRequest, id wire.FileID, v2 bo
 	}
 	ds := o.durable
 	lr, _ := parseLease(r, req)
-	// A v2 reconnect must name the create GUID of a v2 open; otherwise only the FileId, the
-	// lease key and (for leases) the name are checked: clients send the rest as they please.
-	ok := (!v2 || !ds.v2 || ds.createGUID == createGUID) && o.tree.share == r.tree.share &&
+	// A v2 reconnect (DH2C) must name the open's create GUID (MS-SMB2 3.3.5.9.12). A v1 open's
+	// is zero: DH2C with a zero GUID reclaims it (smbtorture smb2.durable-open.reopen2-lease),
+	// with any other it fails (smb2.durable-v2-open.reopen2c); DHnC may reclaim a v2 open
+	// (reopen2b). Otherwise only the FileId, the lease key and (for leases) the name are
+	// checked: clients send the rest as they please.
+	ok := (!v2 || ds.createGUID == createGUID) && o.tree.share == r.tree.share &&
 		(ds.lease == nil) == (lr == nil) && (lr == nil || lr.key == ds.lease.key)
 	if ok && ds.userSID != r.sess.user.SID {
 		srv.durables.keepAgain(o)
