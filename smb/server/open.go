@@ -33,6 +33,7 @@ type open struct {
 	mode      uint32       // FileModeInformation
 	writeThru bool
 	csn       channelSequence // MS-SMB2 3.3.5.2.10 (channelseq.go)
+	lockSeq   lockSequences   // MS-SMB2 3.3.5.14 (lock.go)
 	resumeKey [24]byte        // FSCTL_SRV_REQUEST_RESUME_KEY, zero until asked (fsctl_fs.go)
 }
 
