@@ -41,6 +41,7 @@ type durableTable struct {
 	mu           sync.Mutex
 	all          map[uint64]*open // every durable open, attached or not, by persistent id
 	disconnected map[uint64]*open
+	reclaiming   map[uint64]*open // taken by a reconnect that has not finished (take)
 	byCreateGUID map[[32]byte]*open
 	replays      map[[32]byte]*replayEntry // creates with a create GUID, by client and create GUID
 	parked       chan struct{}             // closed (and replaced) whenever an open is parked
@@ -265,16 +266,22 @@ func (d *durableTable) keep(o *open) {
 	}
 }
 
-// take removes a disconnected open for reconnection; nil if there is none with that id.
-func (d *durableTable) take(persistent uint64) *open {
+// take removes a disconnected open for reconnection and marks it as being reclaimed until the
+// caller's reclaimed; nil if there is none with that id. While one reconnect is reclaiming the
+// open, another fails with STATUS_FILE_NOT_AVAILABLE rather than waiting for it or reporting
+// the open gone (the client retries; Samba answers the same).
+func (d *durableTable) take(persistent uint64) (*open, error) {
 	deadline := time.NewTimer(reconnectWait)
 	defer deadline.Stop()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	o := d.disconnected[persistent]
 	for o == nil {
+		if d.reclaiming[persistent] != nil {
+			return nil, wire.StatusFileNotAvailable
+		}
 		if d.all[persistent] == nil {
-			return nil
+			return nil, nil
 		}
 		// Still attached: wait (bounded) for its connection's teardown to park it.
 		if d.parked == nil {
@@ -286,17 +293,31 @@ func (d *durableTable) take(persistent uint64) *open {
 		case <-parked:
 		case <-deadline.C:
 			d.mu.Lock()
-			return nil
+			return nil, nil
 		}
 		d.mu.Lock()
 		o = d.disconnected[persistent]
 	}
 	if o.durable.timer != nil && !o.durable.timer.Stop() {
-		return nil // the timeout fired: the open is being closed
+		return nil, nil // the timeout fired: the open is being closed
 	}
 	o.durable.timer = nil
 	delete(d.disconnected, persistent)
-	return o
+	if d.reclaiming == nil {
+		d.reclaiming = make(map[uint64]*open)
+	}
+	d.reclaiming[persistent] = o
+	return o, nil
+}
+
+// reclaimed ends the reclaim that take began: the open is attached again, or parked again by
+// keepAgain.
+func (d *durableTable) reclaimed(o *open) {
+	d.mu.Lock()
+	if d.reclaiming[o.id.Persistent] == o {
+		delete(d.reclaiming, o.id.Persistent)
+	}
+	d.mu.Unlock()
 }
 
 // closeAll scavenges every disconnected open (server shutdown).
@@ -391,10 +412,14 @@ func durableBeforeCreate(r *request, req *wire.CreateRequest, d *durableContexts
 // reconnectDurable implements MS-SMB2 3.3.5.9.7 (DHnC) and 3.3.5.9.12 (DH2C).
 func reconnectDurable(r *request, req *wire.CreateRequest, id wire.FileID, v2 bool, createGUID wire.GUID) error {
 	srv := r.c.srv
-	o := srv.durables.take(id.Persistent)
+	o, err := srv.durables.take(id.Persistent)
+	if err != nil {
+		return err
+	}
 	if o == nil {
 		return wire.StatusObjectNameNotFound
 	}
+	defer srv.durables.reclaimed(o)
 	ds := o.durable
 	lr, _ := parseLease(r, req)
 	// A v2 reconnect (DH2C) must name the open's create GUID (MS-SMB2 3.3.5.9.12). A v1 open's
