@@ -18,7 +18,7 @@ var leaseDurableSuites = []struct {
 	// 22 when run alone; after smb2.lease on a loaded machine lease and open2-lease have failed
 	// (a break racing the disconnect), so the floor is 20.
 	{"smb2.durable-open", 20, 22, "delete_on_close1 (size after a delete-on-close durable; Samba fails delete_on_close2 instead), lease/open2-lease under load"},
-	{"smb2.durable-v2-open", 13, 14, "reopen2c (a v2 reconnect whose create GUID differs must fail); both fail app-instance"},
+	{"smb2.durable-v2-open", 14, 14, "both fail app-instance"},
 }
 
 // TestSmbtortureLeasesAndDurable runs those suites against sofsd and holds each at its floor;

@@ -55,6 +55,7 @@ func handleCreate(r *request) error {
 		if handled, err := durableBeforeCreate(r, &req, dur); handled {
 			return err
 		}
+		defer r.c.srv.durables.endCreate(dur)
 	}
 	if req.ImpersonationLevel > wire.ImpersonationDelegate {
 		return wire.StatusBadImpersonationLevel
@@ -236,6 +237,7 @@ func handleCreate(r *request) error {
 		resp.Contexts = append(resp.Contexts, lr.responseContext(info))
 	}
 	resp.Contexts = append(resp.Contexts, grantDurable(r, &req, o, dur, lr, granted)...)
+	r.c.srv.durables.created(dur, o, uint32(action), lr)
 	fillCreateTimes(&resp, fi)
 	for _, cc := range req.Contexts {
 		switch cc.Name {

@@ -41,8 +41,25 @@ type durableTable struct {
 	mu           sync.Mutex
 	all          map[uint64]*open // every durable open, attached or not, by persistent id
 	disconnected map[uint64]*open
+	reclaiming   map[uint64]*open // taken by a reconnect that has not finished (take)
 	byCreateGUID map[[32]byte]*open
-	parked       chan struct{} // closed (and replaced) whenever an open is parked
+	replays      map[[32]byte]*replayEntry // creates with a create GUID, by client and create GUID
+	parked       chan struct{}             // closed (and replaced) whenever an open is parked
+}
+
+// replayEntry is the replay cache entry of a CREATE that carried a DH2Q create GUID, durable or
+// not (MS-SMB2 3.3.5.9.10): while the create runs it is pending (open nil) and a replay of it,
+// from any channel, fails with STATUS_FILE_NOT_AVAILABLE instead of opening a second time; once
+// it succeeded a replay answers from the open it made. The entry goes when the open closes or as
+// soon as a later request names the open: the client has then seen the create response, so a
+// create with that GUID is no longer a replay (Samba and Windows behave so: smbtorture
+// smb2.replay.replay6). Fields are guarded by durableTable.mu.
+type replayEntry struct {
+	key    [32]byte
+	table  *durableTable
+	open   *open
+	action uint32        // the CreateAction the first attempt answered
+	lease  *leaseRequest // the lease the first attempt asked for (its response shape)
 }
 
 // reconnectWait bounds how long a reconnect waits for the server to notice that the open's old
@@ -72,10 +89,135 @@ func createGUIDKey(client, create wire.GUID) [32]byte {
 	return k
 }
 
-func (d *durableTable) byCreate(client, create wire.GUID) *open {
+// beginCreate applies the create-GUID checks of MS-SMB2 3.3.5.9.10 to a CREATE with DH2Q before
+// anything is opened. It answers a replay of a create that is still running (FILE_NOT_AVAILABLE)
+// or that succeeded (from its open), refuses a create GUID in use without the replay flag
+// (DUPLICATE_OBJECTID), and otherwise records the create as pending: the caller must call
+// endCreate when the create is over. A replay the cache does not know is a new create.
+func (d *durableTable) beginCreate(r *request, req *wire.CreateRequest, dc *durableContexts) (handled bool, err error) {
+	key := createGUIDKey(r.c.neg.Load().clientGUID, dc.req2.CreateGUID)
+	replay := r.isReplay()
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.byCreateGUID[createGUIDKey(client, create)]
+	e := d.replays[key]
+	if e != nil && e.open != nil {
+		e.open.mu.Lock()
+		closed := e.open.closed
+		e.open.mu.Unlock()
+		if closed { // its close is about to drop the entry
+			delete(d.replays, key)
+			e = nil
+		}
+	}
+	switch {
+	case e != nil && e.open == nil:
+		d.mu.Unlock()
+		if replay {
+			return true, wire.StatusFileNotAvailable
+		}
+		return true, wire.StatusDuplicateObjectID
+	case e != nil && replay:
+		d.mu.Unlock()
+		return true, answerReplay(r, req, e)
+	case !replay && (e != nil || d.byCreateGUID[key] != nil):
+		d.mu.Unlock()
+		return true, wire.StatusDuplicateObjectID
+	}
+	if d.replays == nil {
+		d.replays = make(map[[32]byte]*replayEntry)
+	}
+	dc.pending = &replayEntry{key: key, table: d}
+	d.replays[key] = dc.pending
+	d.mu.Unlock()
+	return false, nil
+}
+
+// created fills the pending replay entry of a create that succeeded with the open it made.
+func (d *durableTable) created(dc *durableContexts, o *open, action uint32, lr *leaseRequest) {
+	if dc == nil || dc.pending == nil {
+		return
+	}
+	e := dc.pending
+	d.mu.Lock()
+	if d.replays[e.key] == e {
+		e.open, e.action, e.lease = o, action, lr
+		o.replay.Store(e)
+	}
+	d.mu.Unlock()
+	dc.pending = nil
+}
+
+// endCreate drops the replay entry of a create that did not succeed (called when the create
+// handler returns; after created it does nothing).
+func (d *durableTable) endCreate(dc *durableContexts) {
+	if dc == nil || dc.pending == nil {
+		return
+	}
+	d.mu.Lock()
+	if d.replays[dc.pending.key] == dc.pending {
+		delete(d.replays, dc.pending.key)
+	}
+	d.mu.Unlock()
+	dc.pending = nil
+}
+
+// dropReplay ends the replay eligibility of o's create (a later request named the open, or it
+// closed).
+func (o *open) dropReplay() {
+	e := o.replay.Swap(nil)
+	if e == nil {
+		return
+	}
+	e.table.mu.Lock()
+	if e.table.replays[e.key] == e {
+		delete(e.table.replays, e.key)
+	}
+	e.table.mu.Unlock()
+}
+
+// answerReplay answers a replayed CREATE from the open the first attempt made (MS-SMB2
+// 3.3.5.9.10): the first CreateAction and FileId, the open's current lease or oplock, and the
+// durable context when the open is durable and the caching the response names allows it. A
+// replay naming another lease key, or a lease for an oplock open, is refused with
+// STATUS_ACCESS_DENIED; a smaller oplock than the open holds is answered as asked (the open keeps
+// its own); share access, disposition and attributes are not compared (smbtorture
+// smb2.replay.replay-dhv2-oplock2/3, replay6 show Windows ignores them).
+func answerReplay(r *request, req *wire.CreateRequest, e *replayEntry) error {
+	o := e.open
+	o.mu.Lock()
+	owner := o.sess
+	o.mu.Unlock()
+	if owner != r.sess || o.tree != r.tree {
+		return wire.StatusDuplicateObjectID
+	}
+	lr, err := leaseForCreate(r, req, false)
+	if err != nil {
+		return err
+	}
+	info, leased := o.entry.Lease()
+	if lr != nil && (!leased || lr.key != info.Key) {
+		return wire.StatusAccessDenied
+	}
+	fi, err := o.file.Stat()
+	if err != nil {
+		return err
+	}
+	resp := wire.CreateResponse{CreateAction: e.action, FileID: o.id}
+	handleCached := false
+	if leased && e.lease != nil {
+		resp.OplockLevel = wire.OplockLevelLease
+		resp.Contexts = append(resp.Contexts, e.lease.responseContext(info))
+		handleCached = info.State&vfs.LeaseHandle != 0
+	} else {
+		resp.OplockLevel = min(uint8(o.entry.Oplock()), req.RequestedOplockLevel)
+		handleCached = resp.OplockLevel == wire.OplockLevelBatch
+	}
+	if o.durable != nil && handleCached {
+		resp.Contexts = append(resp.Contexts, o.durable.responseContext())
+	}
+	fillCreateTimes(&resp, fi)
+	r.fileID = o.id
+	r.resp = resp.Append(r.resp)
+	return nil
 }
 
 // forget drops a closing open from the table.
@@ -124,16 +266,22 @@ func (d *durableTable) keep(o *open) {
 	}
 }
 
-// take removes a disconnected open for reconnection; nil if there is none with that id.
-func (d *durableTable) take(persistent uint64) *open {
+// take removes a disconnected open for reconnection and marks it as being reclaimed until the
+// caller's reclaimed; nil if there is none with that id. While one reconnect is reclaiming the
+// open, another fails with STATUS_FILE_NOT_AVAILABLE rather than waiting for it or reporting
+// the open gone (the client retries; Samba answers the same).
+func (d *durableTable) take(persistent uint64) (*open, error) {
 	deadline := time.NewTimer(reconnectWait)
 	defer deadline.Stop()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	o := d.disconnected[persistent]
 	for o == nil {
+		if d.reclaiming[persistent] != nil {
+			return nil, wire.StatusFileNotAvailable
+		}
 		if d.all[persistent] == nil {
-			return nil
+			return nil, nil
 		}
 		// Still attached: wait (bounded) for its connection's teardown to park it.
 		if d.parked == nil {
@@ -145,17 +293,31 @@ func (d *durableTable) take(persistent uint64) *open {
 		case <-parked:
 		case <-deadline.C:
 			d.mu.Lock()
-			return nil
+			return nil, nil
 		}
 		d.mu.Lock()
 		o = d.disconnected[persistent]
 	}
 	if o.durable.timer != nil && !o.durable.timer.Stop() {
-		return nil // the timeout fired: the open is being closed
+		return nil, nil // the timeout fired: the open is being closed
 	}
 	o.durable.timer = nil
 	delete(d.disconnected, persistent)
-	return o
+	if d.reclaiming == nil {
+		d.reclaiming = make(map[uint64]*open)
+	}
+	d.reclaiming[persistent] = o
+	return o, nil
+}
+
+// reclaimed ends the reclaim that take began: the open is attached again, or parked again by
+// keepAgain.
+func (d *durableTable) reclaimed(o *open) {
+	d.mu.Lock()
+	if d.reclaiming[o.id.Persistent] == o {
+		delete(d.reclaiming, o.id.Persistent)
+	}
+	d.mu.Unlock()
 }
 
 // closeAll scavenges every disconnected open (server shutdown).
@@ -177,6 +339,7 @@ type durableContexts struct {
 	req2                             wire.DurableHandleRequestV2
 	reconnect                        wire.FileID
 	reconnect2                       wire.DurableHandleReconnectV2
+	pending                          *replayEntry // this create's replay entry while it runs (beginCreate)
 }
 
 // parseDurable reads and cross-checks the durable contexts (MS-SMB2 3.3.5.9: DHnQ with DH2Q, or a
@@ -235,28 +398,13 @@ func parseDurable(r *request, req *wire.CreateRequest) (*durableContexts, error)
 // durableBeforeCreate answers a CREATE that reconnects a durable handle or replays a v2 create
 // (same CreateGuid). handled reports that the request was answered (or failed) here.
 func durableBeforeCreate(r *request, req *wire.CreateRequest, d *durableContexts) (handled bool, err error) {
-	clientGUID := r.c.neg.Load().clientGUID
 	switch {
 	case d.v1Reconnect:
 		return true, reconnectDurable(r, req, d.reconnect, false, wire.GUID{})
 	case d.v2Reconnect:
 		return true, reconnectDurable(r, req, d.reconnect2.FileID, true, d.reconnect2.CreateGUID)
 	case d.v2:
-		o := r.c.srv.durables.byCreate(clientGUID, d.req2.CreateGUID)
-		if o == nil {
-			return false, nil
-		}
-		// MS-SMB2 3.3.5.9.10: the same CreateGuid again is a replay only when flagged as one.
-		if r.hdr.Flags()&wire.FlagReplayOperation == 0 {
-			return true, wire.StatusDuplicateObjectID
-		}
-		o.mu.Lock()
-		owner := o.sess
-		o.mu.Unlock()
-		if owner != r.sess || o.tree != r.tree {
-			return true, wire.StatusDuplicateObjectID
-		}
-		return true, answerExistingOpen(r, o, req, true)
+		return r.c.srv.durables.beginCreate(r, req, d)
 	}
 	return false, nil
 }
@@ -264,15 +412,22 @@ func durableBeforeCreate(r *request, req *wire.CreateRequest, d *durableContexts
 // reconnectDurable implements MS-SMB2 3.3.5.9.7 (DHnC) and 3.3.5.9.12 (DH2C).
 func reconnectDurable(r *request, req *wire.CreateRequest, id wire.FileID, v2 bool, createGUID wire.GUID) error {
 	srv := r.c.srv
-	o := srv.durables.take(id.Persistent)
+	o, err := srv.durables.take(id.Persistent)
+	if err != nil {
+		return err
+	}
 	if o == nil {
 		return wire.StatusObjectNameNotFound
 	}
+	defer srv.durables.reclaimed(o)
 	ds := o.durable
 	lr, _ := parseLease(r, req)
-	// A v2 reconnect must name the create GUID of a v2 open; otherwise only the FileId, the
-	// lease key and (for leases) the name are checked: clients send the rest as they please.
-	ok := (!v2 || !ds.v2 || ds.createGUID == createGUID) && o.tree.share == r.tree.share &&
+	// A v2 reconnect (DH2C) must name the open's create GUID (MS-SMB2 3.3.5.9.12). A v1 open's
+	// is zero: DH2C with a zero GUID reclaims it (smbtorture smb2.durable-open.reopen2-lease),
+	// with any other it fails (smb2.durable-v2-open.reopen2c); DHnC may reclaim a v2 open
+	// (reopen2b). Otherwise only the FileId, the lease key and (for leases) the name are
+	// checked: clients send the rest as they please.
+	ok := (!v2 || ds.createGUID == createGUID) && o.tree.share == r.tree.share &&
 		(ds.lease == nil) == (lr == nil) && (lr == nil || lr.key == ds.lease.key)
 	if ok && ds.userSID != r.sess.user.SID {
 		srv.durables.keepAgain(o)

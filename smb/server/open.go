@@ -2,6 +2,7 @@ package server
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/sofs-dev/sofs/smb/rpc"
 	"github.com/sofs-dev/sofs/smb/vfs"
@@ -19,6 +20,8 @@ type open struct {
 	isDir  bool
 	// durable is set once at create when the open is granted durability (durable.go).
 	durable *durableState
+	// replay is the open's replay cache entry until a later request names it (durable.go).
+	replay atomic.Pointer[replayEntry]
 
 	mu        sync.Mutex // guards the small fields below; never held across I/O
 	closed    bool
@@ -30,6 +33,7 @@ type open struct {
 	mode      uint32       // FileModeInformation
 	writeThru bool
 	csn       channelSequence // MS-SMB2 3.3.5.2.10 (channelseq.go)
+	lockSeq   lockSequences   // MS-SMB2 3.3.5.14 (lock.go)
 	resumeKey [24]byte        // FSCTL_SRV_REQUEST_RESUME_KEY, zero until asked (fsctl_fs.go)
 }
 
@@ -44,6 +48,7 @@ func (o *open) close() error {
 	o.closed = true
 	n := o.notify
 	o.mu.Unlock()
+	o.dropReplay()
 	if o.durable != nil {
 		o.durable.table.forget(o)
 	}
@@ -93,6 +98,9 @@ func (r *request) lookupOpen(id wire.FileID) (*open, error) {
 	}
 	if err := r.admitChannelSequence(o); err != nil {
 		return nil, err
+	}
+	if o.replay.Load() != nil {
+		o.dropReplay() // the client has seen the create response: no replay of it any more
 	}
 	r.fileID = o.id
 	return o, nil
