@@ -52,6 +52,17 @@ type object struct {
 	opens         map[*Open]struct{}
 	deletePending bool
 	locks         *LockTable // byte-range locks, alive while the object has opens
+	// deleted is closed when delete pending becomes set (nil until someone waits for it).
+	deleted chan struct{}
+}
+
+// setDeletePendingLocked sets the object's delete-pending state and wakes DeletePendingWait.
+func (obj *object) setDeletePendingLocked(v bool) {
+	obj.deletePending = v
+	if v && obj.deleted != nil {
+		close(obj.deleted)
+		obj.deleted = nil
+	}
 }
 
 // Open is one registered open of an object.
@@ -154,8 +165,29 @@ func (o *Open) SetDeletePending(v bool) {
 	o.table.mu.Lock()
 	defer o.table.mu.Unlock()
 	if obj := o.table.objs[o.id]; obj != nil {
-		obj.deletePending = v
+		obj.setDeletePendingLocked(v)
 	}
+}
+
+// closedChan is returned by DeletePendingWait when delete is already pending.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// DeletePendingWait returns a channel closed once the object's delete is pending (at once if
+// it is now): a CHANGE_NOTIFY pending on a directory completes when the directory is doomed.
+func (o *Open) DeletePendingWait() <-chan struct{} {
+	o.table.mu.Lock()
+	defer o.table.mu.Unlock()
+	obj := o.table.objs[o.id]
+	if obj == nil || o.closed {
+		return nil
+	}
+	if obj.deletePending {
+		return closedChan
+	}
+	if obj.deleted == nil {
+		obj.deleted = make(chan struct{})
+	}
+	return obj.deleted
 }
 
 // DeletePending reports whether the object will be deleted when its last open closes.
@@ -187,7 +219,7 @@ func (o *Open) Close() (deleteNow bool) {
 		return false
 	}
 	if o.deleteOnClose {
-		obj.deletePending = true
+		obj.setDeletePendingLocked(true)
 	}
 	delete(obj.opens, o)
 	if len(obj.opens) > 0 {

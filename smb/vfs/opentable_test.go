@@ -82,3 +82,45 @@ func TestShareModeSymmetry(t *testing.T) {
 		}
 	})
 }
+
+// DeletePendingWait fires when a delete-on-close open closes while another open remains, and
+// when a disposition sets delete pending; it is already closed while delete is pending.
+func TestDeletePendingWait(t *testing.T) {
+	tab := NewOpenTable()
+	watcher, err := tab.Open(1, AccessReadData, ShareRead|ShareWrite|ShareDelete)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doomed := watcher.DeletePendingWait()
+	deleter, err := tab.Open(1, AccessDelete, ShareRead|ShareWrite|ShareDelete)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-doomed:
+		t.Fatal("fired before delete was pending")
+	default:
+	}
+	deleter.SetDeleteOnClose()
+	if deleter.Close() {
+		t.Fatal("deleted with an open left")
+	}
+	select {
+	case <-doomed:
+	default:
+		t.Fatal("delete-on-close close did not fire it")
+	}
+	watcher.SetDeletePending(false)
+	again := watcher.DeletePendingWait()
+	watcher.SetDeletePending(true)
+	select {
+	case <-again:
+	default:
+		t.Fatal("disposition did not fire it")
+	}
+	select {
+	case <-watcher.DeletePendingWait():
+	default:
+		t.Fatal("not closed while delete is pending")
+	}
+}
