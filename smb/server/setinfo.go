@@ -110,13 +110,15 @@ func setFileInfo(r *request, o *open, class uint8, buf []byte) error {
 	return wire.StatusInvalidInfoClass
 }
 
-// setBasic applies FileBasicInformation: a time of 0 leaves it unchanged, and so does -1 (which
-// asks NTFS to stop updating it automatically; we keep it as it is); attributes 0 leave them
+// setBasic applies FileBasicInformation: a time of 0 leaves it unchanged, and so do -1 and -2
+// (which ask NTFS to stop and resume updating it automatically); attributes 0 leave them
 // unchanged (MS-FSCC 2.4.7, MS-FSA 2.1.5.14.2).
 func setBasic(o *open, a *wire.FileAttrs) error {
 	var si vfs.SetInfo
 	setTime := func(ft uint64) *time.Time {
-		if ft == 0 || ft == ^uint64(0) {
+		// 0 leaves the time as it is; -1 and -2 (0xFFFFFFFF_FFFFFFFF, ..._FFFFFFFE) stop and
+		// resume the automatic updates of that time and leave its value too (MS-FSCC 2.4.7).
+		if ft == 0 || ft == ^uint64(0) || ft == ^uint64(1) {
 			return nil
 		}
 		t := wire.TimeFromFiletime(ft)
