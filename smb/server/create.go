@@ -415,6 +415,7 @@ func handleClose(r *request) error {
 	}
 	resp := wire.CloseResponse{}
 	if req.Flags&wire.CloseFlagPostQueryAttrib != 0 && o.file != nil {
+		o.closeWriteTime() // the attributes returned are those after the close
 		if fi, err := o.file.Stat(); err == nil {
 			resp.Flags = wire.CloseFlagPostQueryAttrib
 			resp.CreationTime = wire.FiletimeFromTime(fi.CreationTime)

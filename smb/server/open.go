@@ -31,6 +31,8 @@ type open struct {
 	writeThru bool
 	csn       channelSequence // MS-SMB2 3.3.5.2.10 (channelseq.go)
 	resumeKey [24]byte        // FSCTL_SRV_REQUEST_RESUME_KEY, zero until asked (fsctl_fs.go)
+
+	writeTime writeTimeState // delayed last-write-time updates (writetime.go)
 }
 
 // close releases the handle; when it is the last open of an object with delete pending, the
@@ -53,6 +55,7 @@ func (o *open) close() error {
 	if o.pipe != nil {
 		return o.pipe.Close()
 	}
+	o.closeWriteTime()
 	var err error
 	if o.entry != nil {
 		// Locks go with the handle; waiters on them are woken (MS-FSA 2.1.5.4).
