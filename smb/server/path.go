@@ -40,6 +40,9 @@ func sharePath(name string) (string, error) {
 // the unnamed data stream, the file itself. Only the last element may carry a stream, and
 // $DATA is the only stream type a file can be opened with.
 func splitSharePath(name string) (path, stream string, err error) {
+	// '/' separates elements as '\' does: Windows and Samba accept "dir/file" (smbtorture
+	// smb2.timestamps.test_close_not_attrib opens one); it is never part of an NTFS name.
+	name = strings.ReplaceAll(name, "/", `\`)
 	if strings.HasPrefix(name, `\`) {
 		return "", "", errInvalidParameter
 	}
