@@ -32,9 +32,7 @@ var coreSuites = []string{
 var knownGaps = map[string]struct {
 	floor  int
 	reason string
-}{
-	"smb2.timestamps": {7, "delayed write-time updates (the write time changes at close, not per write; freeze/thaw), creation times beyond 2^32 s and test_close_not_attrib's path"},
-}
+}{}
 
 type suiteResult struct{ tests, passed, failed, skipped, errors int }
 

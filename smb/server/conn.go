@@ -108,7 +108,12 @@ func (c *conn) serve() {
 	defer c.teardown()
 	var hdr [frameHeaderSize]byte
 	var inflight sync.WaitGroup
-	defer inflight.Wait()
+	defer func() {
+		// The connection is gone once reading ends: stop it first, so that requests blocked
+		// on it (a pending CHANGE_NOTIFY, a lock wait) end instead of holding teardown back.
+		c.close()
+		inflight.Wait()
+	}()
 	// Frames are handled concurrently, but each starts only once the frame before it has
 	// passed its ordering point: at once for most frames, after registering its request for a
 	// chain that starts with CHANGE_NOTIFY. So two notifies on one handle queue in the order the
