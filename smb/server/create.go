@@ -128,6 +128,14 @@ func handleCreate(r *request) error {
 		o.file.Close()
 		return err
 	}
+	if fi.IsDir() && namesDataStream(req.Name) {
+		// "dir::$DATA": a directory has no unnamed data stream (smbtorture smb2.streams.dir).
+		o.file.Close()
+		if kind == vfs.DirectoryOnly {
+			return wire.StatusNotADirectory
+		}
+		return wire.StatusFileIsADirectory
+	}
 	maximal := o.access // the truncating dispositions checked access before truncating
 	switch action {
 	case vfs.Opened:
@@ -209,7 +217,7 @@ func handleCreate(r *request) error {
 	if lr != nil {
 		oreq.Lease = lr.vfsRequest(o)
 	}
-	entry, granted, err := sh.opens.OpenOplock(r.cancellable(), fi.ID, vfs.Access(access), vfs.ShareMode(req.ShareAccess&7), oreq)
+	entry, granted, err := sh.opens.OpenOplock(r.cancellable(), openKey(fi.ID, name), vfs.Access(access), vfs.ShareMode(req.ShareAccess&7), oreq)
 	if err != nil {
 		o.file.Close()
 		return err
@@ -347,7 +355,7 @@ func openObject(ctx context.Context, sh *shareState, name string, kind vfs.Kind,
 				f.Close()
 				return nil, 0, err
 			}
-			if err := sh.opens.Check(fi.ID, vfs.Access(granted|wire.FileWriteData), vfs.ShareMode(req.ShareAccess&7)); err != nil {
+			if err := sh.opens.Check(openKey(fi.ID, name), vfs.Access(granted|wire.FileWriteData), vfs.ShareMode(req.ShareAccess&7)); err != nil {
 				f.Close()
 				return nil, 0, err
 			}

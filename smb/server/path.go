@@ -74,10 +74,12 @@ func splitSharePath(name string) (path, stream string, err error) {
 	return strings.Join(elems, "/"), stream, nil
 }
 
-// checkStreamName validates a stream name: no separators or control characters, NTFS length.
+// checkStreamName validates a stream name: no separators or NUL, NTFS length. Unlike file
+// names, stream names may hold control characters, '*', '?' and the other characters file names
+// may not (MS-FSCC 2.1.5.2; smbtorture smb2.streams.names, names2).
 func checkStreamName(s string) error {
 	for _, c := range s {
-		if c < 0x20 || c == '/' || c == '\\' || c == ':' || c == 0xFFFD {
+		if c == 0 || c == '/' || c == '\\' || c == ':' || c == 0xFFFD {
 			return vfs.ErrInvalidName
 		}
 	}
