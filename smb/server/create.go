@@ -222,6 +222,11 @@ func handleCreate(r *request) error {
 		o.file.Close()
 		return err
 	}
+	if err := linkStreamBase(entry, fi.ID, name); err != nil {
+		entry.Close()
+		o.file.Close()
+		return err
+	}
 	if deleteOnClose {
 		entry.SetDeleteOnClose()
 	}

@@ -67,6 +67,12 @@ func (o *open) close() error {
 	if cerr := o.file.Close(); err == nil {
 		err = cerr
 	}
+	if o.entry != nil && o.entry.BaseDeleteDue() {
+		// The last open stream of a file deleted meanwhile: the file goes now (streams.go).
+		if rerr := removeStreamBase(o); err == nil {
+			err = rerr
+		}
+	}
 	return err
 }
 

@@ -1,9 +1,13 @@
 package server
 
 import (
+	"context"
 	"encoding/binary"
+	"fmt"
 	"hash/fnv"
 	"strings"
+
+	"github.com/sofs-dev/sofs/smb/vfs"
 )
 
 // Named streams have share modes of their own (MS-FSA 2.1.5.1.2: the sharing check is on the
@@ -33,4 +37,33 @@ func openKey(id uint64, name string) uint64 {
 // name, "::$DATA" (the type matches case-insensitively).
 func namesDataStream(name string) bool {
 	return len(name) >= 7 && strings.EqualFold(name[len(name)-7:], "::$DATA")
+}
+
+// linkStreamBase ties a stream open to its object (vfs.Open.LinkBase): deleting the object
+// waits for its open streams and needs them to share delete, and a stream of an object whose
+// delete is pending cannot be opened (smbtorture smb2.streams.delete).
+func linkStreamBase(entry *vfs.Open, baseID uint64, name string) error {
+	if !strings.Contains(name, ":") {
+		return nil
+	}
+	return entry.LinkBase(baseID)
+}
+
+// removeStreamBase deletes the object of the stream open o, whose delete was pending until its
+// last open stream closed.
+func removeStreamBase(o *open) error {
+	name := o.file.Name()
+	i := strings.IndexByte(name, ':')
+	if i < 0 {
+		return nil
+	}
+	base, _, err := o.tree.share.FS.Open(context.Background(), name[:i], vfs.OpenRequest{Disposition: vfs.OpenExisting})
+	if err != nil {
+		return fmt.Errorf("delete %q after its last stream closed: %w", name[:i], err)
+	}
+	err = base.Remove()
+	if cerr := base.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
