@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sofs-dev/sofs/smb/vfs"
 	"github.com/sofs-dev/sofs/smb/wire"
@@ -26,6 +27,52 @@ type notifyState struct {
 	closed   bool
 	// bufferSize is the first request's OutputBufferLength, fixed for the handle's life.
 	bufferSize uint32
+	// mark, when the backend can (vfs.SyncWatcher), asks for a marker behind every change
+	// made so far; marksSeen counts the markers fed, and markSignal is closed (and replaced)
+	// at each. marksAsked counts the marks asked for.
+	mark       func() error
+	marksAsked uint64
+	marksSeen  uint64
+	markSignal chan struct{}
+}
+
+// maxMarkWait bounds how long a request waits for the backend to deliver the changes made
+// before it (syncChanges). The marker normally arrives within microseconds; the bound only
+// keeps a watch that ended or lost it from stalling the request.
+const maxMarkWait = 200 * time.Millisecond
+
+// syncChanges waits until every change made before the call has been fed, so a request that
+// follows a client's own operation sees it, as on Windows where notification is part of the
+// operation (smbtorture smb2.notify.valid-req counts changes across requests).
+func (n *notifyState) syncChanges(ctx context.Context) {
+	if n.mark == nil {
+		return
+	}
+	n.mu.Lock()
+	n.marksAsked++
+	target := n.marksAsked
+	n.mu.Unlock()
+	if n.mark() != nil {
+		return
+	}
+	timer := time.NewTimer(maxMarkWait)
+	defer timer.Stop()
+	for {
+		n.mu.Lock()
+		if n.marksSeen >= target || n.closed {
+			n.mu.Unlock()
+			return
+		}
+		signal := n.markSignal
+		n.mu.Unlock()
+		select {
+		case <-signal:
+		case <-timer.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 type notifyWaiter struct {
@@ -43,6 +90,12 @@ type notifyResult struct {
 func (n *notifyState) feed(ch vfs.Change) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if ch.Marker {
+		n.marksSeen++
+		close(n.markSignal)
+		n.markSignal = make(chan struct{})
+		return
+	}
 	switch last := len(n.pending) - 1; {
 	case ch.Overflow || len(n.pending) >= maxPendingChanges:
 		n.overflow = true
@@ -141,6 +194,7 @@ func handleChangeNotify(r *request) error {
 	if err != nil {
 		return err
 	}
+	n.syncChanges(r.cancellable())
 	w := &notifyWaiter{filter: req.CompletionFilter, done: make(chan notifyResult, 1)}
 	n.mu.Lock()
 	if n.closed {
@@ -225,12 +279,19 @@ func (o *open) notifier(w vfs.Watcher, tree bool, bufferSize uint32) (*notifySta
 		return n, nil
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	ch, err := w.Watch(ctx, o.file.Name(), tree)
+	var ch <-chan vfs.Change
+	var mark func() error
+	var err error
+	if sw, ok := w.(vfs.SyncWatcher); ok {
+		ch, mark, err = sw.WatchSync(ctx, o.file.Name(), tree)
+	} else {
+		ch, err = w.Watch(ctx, o.file.Name(), tree)
+	}
 	if err != nil {
 		stop()
 		return nil, err
 	}
-	n = &notifyState{stop: stop, bufferSize: bufferSize}
+	n = &notifyState{stop: stop, bufferSize: bufferSize, mark: mark, markSignal: make(chan struct{})}
 	o.mu.Lock()
 	switch {
 	case o.closed:
