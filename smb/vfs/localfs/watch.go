@@ -40,8 +40,9 @@ import (
 // that is later moved out of the share (by a host process) keeps being watched.
 //
 // Costs and limits. Each Watch uses one inotify instance (fs.inotify.max_user_instances, 128
-// per user by default, bounds how many watches the server can hold at once) and one inotify
-// watch per directory (fs.inotify.max_user_watches). A directory created in a tree gets a
+// per user by default, bounds how many watches the server can hold at once), one inotify
+// watch per directory (fs.inotify.max_user_watches), and one more watch and descriptor for
+// the unlinked temporary file WatchSync's marks are written to. A directory created in a tree gets a
 // watch when its creation is read, and what is already in it then is reported as added. A
 // rename is reported as old/new name only when both inotify events arrive in one read; else as
 // removed and added.
