@@ -24,6 +24,8 @@ var coreSuites = []string{
 	// Issue 3: access checks on open and the file-system FSCTLs.
 	"smb2.acls", "smb2.delete-on-close-perms", "smb2.ioctl", "smb2.sharemode", "smb2.setinfo",
 	"smb2.rename", "smb2.timestamps",
+	// Issue 3: named streams on localfs.
+	"smb2.streams",
 }
 
 // knownGaps are suites where sofs does not yet pass as many subtests as Samba, with what is
@@ -32,9 +34,7 @@ var coreSuites = []string{
 var knownGaps = map[string]struct {
 	floor  int
 	reason string
-}{
-	"smb2.timestamps": {7, "delayed write-time updates (the write time changes at close, not per write; freeze/thaw), creation times beyond 2^32 s and test_close_not_attrib's path"},
-}
+}{}
 
 type suiteResult struct{ tests, passed, failed, skipped, errors int }
 

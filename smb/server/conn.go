@@ -108,7 +108,19 @@ func (c *conn) serve() {
 	defer c.teardown()
 	var hdr [frameHeaderSize]byte
 	var inflight sync.WaitGroup
-	defer inflight.Wait()
+	defer func() {
+		// The connection is gone once reading ends: stop it first, so that requests blocked
+		// on it (a pending CHANGE_NOTIFY, a lock wait) end instead of holding teardown back.
+		c.close()
+		inflight.Wait()
+	}()
+	// Frames are handled concurrently, but each starts only once the frame before it has
+	// passed its ordering point: at once for most frames, after registering its request for a
+	// chain that starts with CHANGE_NOTIFY. So two notifies on one handle queue in the order the
+	// client sent them, and a CLOSE sent after a notify finds it pending and completes it with
+	// STATUS_NOTIFY_CLEANUP instead of overtaking it (smbtorture smb2.notify.double and dir).
+	prevTurn := make(chan struct{})
+	close(prevTurn)
 	for {
 		timeout := c.srv.cfg.HandshakeTimeout
 		limit := handshakeFrameLimit
@@ -134,7 +146,12 @@ func (c *conn) serve() {
 		}
 		c.slots <- struct{}{}
 		inflight.Add(1)
+		after, turn := prevTurn, make(chan struct{})
+		prevTurn = turn
 		go func() {
+			var once sync.Once
+			release := func() { once.Do(func() { close(turn) }) }
+			defer release()
 			defer func() { putBuf(frame); <-c.slots; inflight.Done() }()
 			defer func() {
 				// A bug in a handler must not take every other client down with it: log it
@@ -144,7 +161,8 @@ func (c *conn) serve() {
 					c.close()
 				}
 			}()
-			if err := c.handleFrame(frame); err != nil {
+			<-after // every earlier frame is past its ordering point
+			if err := c.handleFrame(frame, release); err != nil {
 				c.log.Debug("closing connection", "reason", err)
 				c.close()
 			}
@@ -215,15 +233,17 @@ func (c *conn) writeFrameLocked(n int, parts ...[]byte) error {
 	return err
 }
 
-// handleFrame runs one frame through the pipeline.
-func (c *conn) handleFrame(frame []byte) error {
+// handleFrame runs one frame through the pipeline. release lets the next frame start (see
+// serve); it may be called more than once.
+func (c *conn) handleFrame(frame []byte, release func()) error {
 	switch {
 	case bytes.HasPrefix(frame, []byte("\xffSMB")):
+		release()
 		return c.handleSMB1(frame)
 	case bytes.HasPrefix(frame, []byte("\xfdSMB")):
-		return c.handleEncrypted(frame)
+		return c.handleEncrypted(frame, release)
 	case bytes.HasPrefix(frame, []byte("\xfeSMB")):
-		return c.handleChain(frame, nil)
+		return c.handleChain(frame, nil, release)
 	default:
 		// Includes compressed frames (0xFC): we never negotiate compression.
 		return errDropConnection
@@ -232,7 +252,7 @@ func (c *conn) handleFrame(frame []byte) error {
 
 // handleEncrypted decrypts a transform frame (MS-SMB2 3.3.5.2.1.1) and handles the chain inside.
 // Any failure to find the session or authenticate the ciphertext terminates the connection.
-func (c *conn) handleEncrypted(frame []byte) error {
+func (c *conn) handleEncrypted(frame []byte, release func()) error {
 	if len(frame) < 52 {
 		return errDropConnection
 	}
@@ -246,7 +266,7 @@ func (c *conn) handleEncrypted(frame []byte) error {
 		c.log.Warn("dropping connection: decryption failed", "session", sid, "err", err)
 		return errDropConnection
 	}
-	return c.handleChain(msg, sess)
+	return c.handleChain(msg, sess, release)
 }
 
 // request is one message of a chain on its way through the pipeline.
@@ -296,12 +316,29 @@ type chain struct {
 	// after it fail the same way (MS-SMB2 3.3.5.2.7.2), while a failed READ or WRITE does not
 	// fail what follows it (smbtorture compound.related4 and related6, as Samba and Windows).
 	createErr wire.Status
+	// ordered, when set, lets the connection's next frame start: the chain starts with a
+	// CHANGE_NOTIFY, which calls it once its request is registered (notify.go).
+	ordered func()
+}
+
+// releaseOrder lets the next frame of the connection start (see serve).
+func (ch *chain) releaseOrder() {
+	if ch.ordered != nil {
+		ch.ordered()
+	}
 }
 
 // handleChain processes a chain of compounded messages and sends their responses as one frame.
 // encSess is the session whose key decrypted the frame, or nil.
-func (c *conn) handleChain(buf []byte, encSess *session) error {
+func (c *conn) handleChain(buf []byte, encSess *session, release func()) error {
 	ch := &chain{encSess: encSess}
+	// Only a chain that starts with CHANGE_NOTIFY holds the next frame back, and only until
+	// the notify is queued: nothing before that point waits for another frame.
+	if wire.CheckHeader(buf) == nil && wire.Header(buf).Command() == wire.CmdChangeNotify {
+		ch.ordered = release
+	} else {
+		release()
+	}
 	var prev *request
 	for rest := buf; len(rest) > 0; {
 		msg, next, err := wire.NextMessage(rest)

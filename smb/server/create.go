@@ -129,6 +129,14 @@ func handleCreate(r *request) error {
 		o.file.Close()
 		return err
 	}
+	if fi.IsDir() && namesDataStream(req.Name) {
+		// "dir::$DATA": a directory has no unnamed data stream (smbtorture smb2.streams.dir).
+		o.file.Close()
+		if kind == vfs.DirectoryOnly {
+			return wire.StatusNotADirectory
+		}
+		return wire.StatusFileIsADirectory
+	}
 	maximal := o.access // the truncating dispositions checked access before truncating
 	switch action {
 	case vfs.Opened:
@@ -210,8 +218,13 @@ func handleCreate(r *request) error {
 	if lr != nil {
 		oreq.Lease = lr.vfsRequest(o)
 	}
-	entry, granted, err := sh.opens.OpenOplock(r.cancellable(), fi.ID, vfs.Access(access), vfs.ShareMode(req.ShareAccess&7), oreq)
+	entry, granted, err := sh.opens.OpenOplock(r.cancellable(), openKey(fi.ID, name), vfs.Access(access), vfs.ShareMode(req.ShareAccess&7), oreq)
 	if err != nil {
+		o.file.Close()
+		return err
+	}
+	if err := linkStreamBase(entry, fi.ID, name); err != nil {
+		entry.Close()
 		o.file.Close()
 		return err
 	}
@@ -349,7 +362,7 @@ func openObject(ctx context.Context, sh *shareState, name string, kind vfs.Kind,
 				f.Close()
 				return nil, 0, err
 			}
-			if err := sh.opens.Check(fi.ID, vfs.Access(granted|wire.FileWriteData), vfs.ShareMode(req.ShareAccess&7)); err != nil {
+			if err := sh.opens.Check(openKey(fi.ID, name), vfs.Access(granted|wire.FileWriteData), vfs.ShareMode(req.ShareAccess&7)); err != nil {
 				f.Close()
 				return nil, 0, err
 			}
@@ -417,6 +430,7 @@ func handleClose(r *request) error {
 	}
 	resp := wire.CloseResponse{}
 	if req.Flags&wire.CloseFlagPostQueryAttrib != 0 && o.file != nil {
+		o.closeWriteTime() // the attributes returned are those after the close
 		if fi, err := o.file.Stat(); err == nil {
 			resp.Flags = wire.CloseFlagPostQueryAttrib
 			resp.CreationTime = wire.FiletimeFromTime(fi.CreationTime)

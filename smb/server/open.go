@@ -35,6 +35,8 @@ type open struct {
 	csn       channelSequence // MS-SMB2 3.3.5.2.10 (channelseq.go)
 	lockSeq   lockSequences   // MS-SMB2 3.3.5.14 (lock.go)
 	resumeKey [24]byte        // FSCTL_SRV_REQUEST_RESUME_KEY, zero until asked (fsctl_fs.go)
+
+	writeTime writeTimeState // delayed last-write-time updates (writetime.go)
 }
 
 // close releases the handle; when it is the last open of an object with delete pending, the
@@ -58,6 +60,7 @@ func (o *open) close() error {
 	if o.pipe != nil {
 		return o.pipe.Close()
 	}
+	o.closeWriteTime()
 	var err error
 	if o.entry != nil {
 		// Locks go with the handle; waiters on them are woken (MS-FSA 2.1.5.4).
@@ -68,6 +71,12 @@ func (o *open) close() error {
 	}
 	if cerr := o.file.Close(); err == nil {
 		err = cerr
+	}
+	if o.entry != nil && o.entry.BaseDeleteDue() {
+		// The last open stream of a file deleted meanwhile: the file goes now (streams.go).
+		if rerr := removeStreamBase(o); err == nil {
+			err = rerr
+		}
 	}
 	return err
 }

@@ -40,6 +40,9 @@ func sharePath(name string) (string, error) {
 // the unnamed data stream, the file itself. Only the last element may carry a stream, and
 // $DATA is the only stream type a file can be opened with.
 func splitSharePath(name string) (path, stream string, err error) {
+	// '/' separates elements as '\' does: Windows and Samba accept "dir/file" (smbtorture
+	// smb2.timestamps.test_close_not_attrib opens one); it is never part of an NTFS name.
+	name = strings.ReplaceAll(name, "/", `\`)
 	if strings.HasPrefix(name, `\`) {
 		return "", "", errInvalidParameter
 	}
@@ -71,10 +74,12 @@ func splitSharePath(name string) (path, stream string, err error) {
 	return strings.Join(elems, "/"), stream, nil
 }
 
-// checkStreamName validates a stream name: no separators or control characters, NTFS length.
+// checkStreamName validates a stream name: no separators or NUL, NTFS length. Unlike file
+// names, stream names may hold control characters, '*', '?' and the other characters file names
+// may not (MS-FSCC 2.1.5.2; smbtorture smb2.streams.names, names2).
 func checkStreamName(s string) error {
 	for _, c := range s {
-		if c < 0x20 || c == '/' || c == '\\' || c == ':' || c == 0xFFFD {
+		if c == 0 || c == '/' || c == '\\' || c == ':' || c == 0xFFFD {
 			return vfs.ErrInvalidName
 		}
 	}

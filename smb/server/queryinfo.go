@@ -125,6 +125,7 @@ func queryFileInfo(r *request, o *open, class uint8) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	o.reportWriteTime(&fi)
 	a := fileAttrs(fi)
 	a.DeletePending = o.entry != nil && o.entry.DeletePending()
 	o.mu.Lock()

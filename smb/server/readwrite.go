@@ -137,6 +137,9 @@ func handleWrite(r *request) error {
 		return err
 	}
 	o.entry.BreakLevelII()
+	if len(req.Data) > 0 {
+		o.beforeWrite()
+	}
 	n, err := o.file.WriteAt(req.Data, int64(off))
 	if err != nil {
 		return err
@@ -168,6 +171,7 @@ func handleFlush(r *request) error {
 		if err := o.file.Sync(); err != nil {
 			return err
 		}
+		o.flushWriteTime()
 	}
 	r.resp = (&wire.FlushResponse{}).Append(r.resp)
 	return nil

@@ -110,13 +110,15 @@ func setFileInfo(r *request, o *open, class uint8, buf []byte) error {
 	return wire.StatusInvalidInfoClass
 }
 
-// setBasic applies FileBasicInformation: a time of 0 leaves it unchanged, and so does -1 (which
-// asks NTFS to stop updating it automatically; we keep it as it is); attributes 0 leave them
+// setBasic applies FileBasicInformation: a time of 0 leaves it unchanged, and so do -1 and -2
+// (which ask NTFS to stop and resume updating it automatically); attributes 0 leave them
 // unchanged (MS-FSCC 2.4.7, MS-FSA 2.1.5.14.2).
 func setBasic(o *open, a *wire.FileAttrs) error {
 	var si vfs.SetInfo
 	setTime := func(ft uint64) *time.Time {
-		if ft == 0 || ft == ^uint64(0) {
+		// 0 leaves the time as it is; -1 and -2 (0xFFFFFFFF_FFFFFFFF, ..._FFFFFFFE) stop and
+		// resume the automatic updates of that time and leave its value too (MS-FSCC 2.4.7).
+		if ft == 0 || ft == ^uint64(0) || ft == ^uint64(1) {
 			return nil
 		}
 		t := wire.TimeFromFiletime(ft)
@@ -134,7 +136,27 @@ func setBasic(o *open, a *wire.FileAttrs) error {
 		attr &= vfs.AttrSettable
 		si.Attributes = &attr
 	}
-	return o.file.SetInfo(si)
+	// Any FileBasicInformation makes a pending write-time update first, even all zeroes
+	// (Windows; smbtorture smb2.timestamps.delayed-write-vs-setbasic); an explicit write time
+	// then stands against the handle's later writes (writetime.go).
+	if !o.isDir {
+		o.flushWriteTime()
+	}
+	if err := o.file.SetInfo(si); err != nil {
+		return err
+	}
+	switch {
+	case o.isDir:
+	case si.LastWriteTime != nil:
+		o.setExplicitWriteTime(*si.LastWriteTime)
+	case a.LastWriteTime == ^uint64(0): // -1 freezes the write time where it is
+		if fi, err := o.file.Stat(); err == nil {
+			o.setExplicitWriteTime(fi.LastWriteTime)
+		}
+	case a.LastWriteTime == ^uint64(1): // -2 resumes automatic updates
+		o.thawWriteTime()
+	}
+	return nil
 }
 
 // setDisposition sets or clears delete-pending (MS-FSA 2.1.5.14.3): a read-only file cannot be
@@ -275,5 +297,9 @@ func setSize(o *open, buf []byte, decode func([]byte) (int64, error), apply func
 		return errInvalidParameter
 	}
 	o.entry.BreakLevelII()
-	return apply(size)
+	if err := apply(size); err != nil {
+		return err
+	}
+	o.flushWriteTime() // a size change makes a pending write-time update (writetime.go)
+	return nil
 }

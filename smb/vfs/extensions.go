@@ -43,6 +43,16 @@ type Watcher interface {
 	Watch(ctx context.Context, dir string, tree bool) (<-chan Change, error)
 }
 
+// SyncWatcher is implemented by Watchers whose changes reach the channel some time after the
+// operation that made them (localfs reads them from inotify). WatchSync is Watch plus mark:
+// each call of mark puts a Change with Marker set on the channel after every change made
+// before the call, so a consumer that waits for it has seen them all (a CHANGE_NOTIFY that
+// follows a client's own operation reports it, as on Windows, where notification is part of
+// the operation). mark does not block.
+type SyncWatcher interface {
+	WatchSync(ctx context.Context, dir string, tree bool) (changes <-chan Change, mark func() error, err error)
+}
+
 // ChangeAction is MS-FSCC 2.7.1 FILE_NOTIFY_INFORMATION Action.
 type ChangeAction uint32
 
@@ -82,6 +92,7 @@ type Change struct {
 	Filter   ChangeFilter
 	Name     string // relative to the watched directory, '/'-separated
 	Overflow bool   // changes were lost: the client must re-enumerate (STATUS_NOTIFY_ENUM_DIR)
+	Marker   bool   // no change: a SyncWatcher mark, delivered after the changes before it
 	Time     time.Time
 }
 

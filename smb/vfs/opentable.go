@@ -52,6 +52,20 @@ type object struct {
 	opens         map[*Open]struct{}
 	deletePending bool
 	locks         *LockTable // byte-range locks, alive while the object has opens
+	// deleted is closed when delete pending becomes set (nil until someone waits for it).
+	deleted chan struct{}
+	// streamOpens are the open named streams of this object (LinkBase): they share its
+	// delete-pending state and keep it (and its deletion) alive while open.
+	streamOpens map[*Open]struct{}
+}
+
+// setDeletePendingLocked sets the object's delete-pending state and wakes DeletePendingWait.
+func (obj *object) setDeletePendingLocked(v bool) {
+	obj.deletePending = v
+	if v && obj.deleted != nil {
+		close(obj.deleted)
+		obj.deleted = nil
+	}
 }
 
 // Open is one registered open of an object.
@@ -72,6 +86,10 @@ type Open struct {
 	broken   chan struct{} // closed when the break completes (ack, timeout or close)
 
 	lease *lease // the open's lease (lease.go); an open has a lease or an oplock, not both
+
+	base          *object // the object whose named stream this open is (LinkBase), or nil
+	baseID        uint64
+	baseDeleteDue bool // Close left the base object to be deleted by the caller
 }
 
 // NewOpenTable returns an empty table.
@@ -119,7 +137,63 @@ func (t *OpenTable) checkLocked(id uint64, access Access, share ShareMode) error
 			return fmt.Errorf("object %d: %w", id, ErrSharingViolation)
 		}
 	}
+	// Deleting a file deletes its streams: an open for DELETE needs every open stream of the
+	// object to share delete (Windows, Samba; smbtorture smb2.streams.delete).
+	if access&AccessDelete != 0 {
+		for so := range obj.streamOpens {
+			if so.share&ShareDelete == 0 {
+				return fmt.Errorf("object %d: stream open without FILE_SHARE_DELETE: %w", id, ErrSharingViolation)
+			}
+		}
+	}
 	return nil
+}
+
+// LinkBase records that the open is of a named stream of object baseID (the open itself being
+// registered under the stream's own key, for share modes of its own): the base's delete
+// pending applies to it (ErrDeletePending when already set; the caller then closes the open),
+// an open of the base for DELETE must be shared with it, and deleting the base waits for it
+// to close (BaseDeleteDue).
+func (o *Open) LinkBase(baseID uint64) error {
+	t := o.table
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	base := t.objs[baseID]
+	if base != nil && base.deletePending {
+		return fmt.Errorf("object %d: %w", baseID, ErrDeletePending)
+	}
+	if base == nil {
+		base = &object{opens: make(map[*Open]struct{}), locks: NewLockTable()}
+		t.objs[baseID] = base
+	}
+	if base.streamOpens == nil {
+		base.streamOpens = make(map[*Open]struct{})
+	}
+	base.streamOpens[o] = struct{}{}
+	o.base, o.baseID = base, baseID
+	return nil
+}
+
+// BaseDeleteDue reports, after Close, that this stream open was the last thing keeping its
+// delete-pending base object: the caller must now delete the base.
+func (o *Open) BaseDeleteDue() bool {
+	o.table.mu.Lock()
+	defer o.table.mu.Unlock()
+	return o.baseDeleteDue
+}
+
+// unlinkBaseLocked drops a closing stream open from its base object.
+func (t *OpenTable) unlinkBaseLocked(o *Open) {
+	base := o.base
+	if base == nil {
+		return
+	}
+	o.base = nil
+	delete(base.streamOpens, o)
+	if len(base.opens) == 0 && len(base.streamOpens) == 0 && t.objs[o.baseID] == base {
+		delete(t.objs, o.baseID)
+		o.baseDeleteDue = base.deletePending
+	}
 }
 
 // Open registers an open of object id, or fails with ErrSharingViolation or ErrDeletePending.
@@ -154,8 +228,29 @@ func (o *Open) SetDeletePending(v bool) {
 	o.table.mu.Lock()
 	defer o.table.mu.Unlock()
 	if obj := o.table.objs[o.id]; obj != nil {
-		obj.deletePending = v
+		obj.setDeletePendingLocked(v)
 	}
+}
+
+// closedChan is returned by DeletePendingWait when delete is already pending.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// DeletePendingWait returns a channel closed once the object's delete is pending (at once if
+// it is now): a CHANGE_NOTIFY pending on a directory completes when the directory is doomed.
+func (o *Open) DeletePendingWait() <-chan struct{} {
+	o.table.mu.Lock()
+	defer o.table.mu.Unlock()
+	obj := o.table.objs[o.id]
+	if obj == nil || o.closed {
+		return nil
+	}
+	if obj.deletePending {
+		return closedChan
+	}
+	if obj.deleted == nil {
+		obj.deleted = make(chan struct{})
+	}
+	return obj.deleted
 }
 
 // DeletePending reports whether the object will be deleted when its last open closes.
@@ -182,15 +277,20 @@ func (o *Open) Close() (deleteNow bool) {
 	}
 	o.oplock = OplockNone
 	t.detachLeaseLocked(o)
+	t.unlinkBaseLocked(o)
 	obj := t.objs[o.id]
 	if obj == nil {
 		return false
 	}
 	if o.deleteOnClose {
-		obj.deletePending = true
+		obj.setDeletePendingLocked(true)
 	}
 	delete(obj.opens, o)
 	if len(obj.opens) > 0 {
+		return false
+	}
+	if len(obj.streamOpens) > 0 {
+		// Open streams keep the object, and its pending delete, until the last one closes.
 		return false
 	}
 	delete(t.objs, o.id)

@@ -82,3 +82,100 @@ func TestShareModeSymmetry(t *testing.T) {
 		}
 	})
 }
+
+// DeletePendingWait fires when a delete-on-close open closes while another open remains, and
+// when a disposition sets delete pending; it is already closed while delete is pending.
+func TestDeletePendingWait(t *testing.T) {
+	tab := NewOpenTable()
+	watcher, err := tab.Open(1, AccessReadData, ShareRead|ShareWrite|ShareDelete)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doomed := watcher.DeletePendingWait()
+	deleter, err := tab.Open(1, AccessDelete, ShareRead|ShareWrite|ShareDelete)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-doomed:
+		t.Fatal("fired before delete was pending")
+	default:
+	}
+	deleter.SetDeleteOnClose()
+	if deleter.Close() {
+		t.Fatal("deleted with an open left")
+	}
+	select {
+	case <-doomed:
+	default:
+		t.Fatal("delete-on-close close did not fire it")
+	}
+	watcher.SetDeletePending(false)
+	again := watcher.DeletePendingWait()
+	watcher.SetDeletePending(true)
+	select {
+	case <-again:
+	default:
+		t.Fatal("disposition did not fire it")
+	}
+	select {
+	case <-watcher.DeletePendingWait():
+	default:
+		t.Fatal("not closed while delete is pending")
+	}
+}
+
+// A named stream's open (registered under its own key) must share delete for its object to be
+// opened for DELETE, keeps the object's pending delete alive, and is refused once it is set;
+// the last stream close hands the deletion to the caller.
+func TestStreamOpensAndBaseDelete(t *testing.T) {
+	const base, streamKey = 7, 1<<63 | 99
+	tab := NewOpenTable()
+	s1, err := tab.Open(streamKey, AccessReadData, ShareRead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s1.LinkBase(base); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tab.Open(base, AccessDelete, ShareRead|ShareWrite|ShareDelete); !errors.Is(err, ErrSharingViolation) {
+		t.Fatalf("DELETE open beside a stream without share-delete: %v", err)
+	}
+	if _, err := tab.Open(base, AccessReadData, ShareRead|ShareWrite|ShareDelete); err != nil {
+		t.Fatalf("read open of the base: %v", err)
+	}
+	s1.Close()
+
+	s2, _ := tab.Open(streamKey, AccessReadData, ShareRead|ShareDelete)
+	if err := s2.LinkBase(base); err != nil {
+		t.Fatal(err)
+	}
+	del, err := tab.Open(base, AccessDelete, ShareRead|ShareWrite|ShareDelete)
+	if err != nil {
+		t.Fatalf("DELETE open beside a share-delete stream: %v", err)
+	}
+	del.SetDeleteOnClose()
+	for o := range tab.objs[base].opens {
+		if o != del {
+			o.Close() // the read open from above
+		}
+	}
+	if del.Close() {
+		t.Fatal("base deleted while a stream is open")
+	}
+	if _, err := tab.Open(base, AccessReadData, ShareRead); !errors.Is(err, ErrDeletePending) {
+		t.Fatalf("open of a doomed base: %v", err)
+	}
+	s3, _ := tab.Open(1<<63|100, AccessReadData, ShareRead|ShareDelete)
+	if err := s3.LinkBase(base); !errors.Is(err, ErrDeletePending) {
+		t.Fatalf("stream of a doomed base: %v", err)
+	}
+	s3.Close()
+	if s3.BaseDeleteDue() {
+		t.Fatal("a refused stream open was handed the deletion")
+	}
+	s2.Close()
+	if !s2.BaseDeleteDue() {
+		t.Fatal("last stream close did not hand over the deletion")
+	}
+}

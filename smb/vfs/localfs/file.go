@@ -148,10 +148,10 @@ func infoOf(name string, stx *unix.Statx_t, rec dosRecord, hasRec bool) vfs.File
 		fi.Size = 0
 	}
 	if hasRec && rec.hasCreation {
-		fi.CreationTime = time.Unix(0, rec.creation)
+		fi.CreationTime = rec.creationTime()
 	}
 	if hasRec && rec.changeCurrent(stx) {
-		fi.ChangeTime = time.Unix(0, rec.change)
+		fi.ChangeTime = rec.changeTime()
 	}
 	return fi
 }
@@ -281,9 +281,9 @@ func (f *file) initRecord(attrs vfs.Attr, resetCreation bool) error {
 	if resetCreation {
 		rec.hasCreation, rec.creation = true, time.Now().UnixNano()
 	} else if old, ok := f.fs.readRecordFD(f.fd); ok && old.hasCreation {
-		rec.hasCreation, rec.creation = true, old.creation
+		rec.hasCreation, rec.creation, rec.farCreation = true, old.creation, old.farCreation
 	} else if stx.Mask&unix.STATX_BTIME == 0 {
-		rec.hasCreation, rec.creation = true, timeToNanos(creationFromStatx(&stx))
+		rec.setCreation(creationFromStatx(&stx))
 	}
 	plain := rec.attrs&^vfs.AttrReadOnly == derivedAttrs(&stx) && !rec.hasCreation
 	if f.isDir {
@@ -385,10 +385,10 @@ func (f *file) SetInfo(s vfs.SetInfo) error {
 		}
 	}
 	if s.CreationTime != nil {
-		rec.hasCreation, rec.creation = true, timeToNanos(*s.CreationTime)
+		rec.setCreation(*s.CreationTime)
 	}
 	if rec.hasChange && !rec.changeCurrent(&stx) {
-		rec.hasChange, rec.change, rec.anchor = false, 0, 0 // superseded by a later change
+		rec.hasChange, rec.change, rec.farChange, rec.anchor = false, 0, false, 0 // superseded by a later change
 	}
 	if s.ChangeTime == nil {
 		return f.fs.writeRecordFD(f.fd, f.Name(), rec)
@@ -396,7 +396,7 @@ func (f *file) SetInfo(s vfs.SetInfo) error {
 	// The anchor is taken right before the xattr write, the last thing to touch ctime here. If
 	// this goroutine was descheduled in between for longer than changeWindow, the set value
 	// would not stand; write it again with a fresh anchor (bounded).
-	rec.hasChange, rec.change = true, timeToNanos(*s.ChangeTime)
+	rec.setChange(*s.ChangeTime)
 	for attempt := 0; ; attempt++ {
 		rec.anchor = time.Now().UnixNano()
 		if err := f.fs.writeRecordFD(f.fd, f.Name(), rec); err != nil {

@@ -77,3 +77,39 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 	})
 }
+
+// Creation times outside the int64 nanosecond range (an SMB client may set any FILETIME) are
+// kept at FILETIME resolution; those inside keep the nanosecond form earlier versions read.
+func TestRecordCreationRange(t *testing.T) {
+	for _, want := range []time.Time{
+		time.Unix(15032385535, 0),                   // year 2446, the ext4 limit smbtorture probes
+		time.Unix(10000000000, 123456700),           // year 2286
+		time.Date(1601, 1, 1, 0, 0, 0, 0, time.UTC), // FILETIME 0's instant
+		time.Unix(1700000000, 5),                    // ordinary: nanoseconds kept
+	} {
+		var r dosRecord
+		r.setCreation(want)
+		var b [recordLen]byte
+		r.encode(&b)
+		got, err := decodeRecord(b[:])
+		if err != nil || !got.creationTime().Equal(want) {
+			t.Errorf("creation %v: got %v, %v", want, got.creationTime(), err)
+		}
+		if inRange := want.Year() > 1678 && want.Year() < 2262; got.farCreation == inRange {
+			t.Errorf("creation %v: far form %v", want, got.farCreation)
+		}
+	}
+}
+
+func TestRecordChangeRange(t *testing.T) {
+	want := time.Unix(15032385535, 100)
+	var r dosRecord
+	r.setChange(want)
+	r.anchor = 1
+	var b [recordLen]byte
+	r.encode(&b)
+	got, err := decodeRecord(b[:])
+	if err != nil || !got.changeTime().Equal(want) || !got.farChange {
+		t.Errorf("change %v: got %v (far %v), %v", want, got.changeTime(), got.farChange, err)
+	}
+}

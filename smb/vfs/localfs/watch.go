@@ -40,8 +40,9 @@ import (
 // that is later moved out of the share (by a host process) keeps being watched.
 //
 // Costs and limits. Each Watch uses one inotify instance (fs.inotify.max_user_instances, 128
-// per user by default, bounds how many watches the server can hold at once) and one inotify
-// watch per directory (fs.inotify.max_user_watches). A directory created in a tree gets a
+// per user by default, bounds how many watches the server can hold at once), one inotify
+// watch per directory (fs.inotify.max_user_watches), and one more watch and descriptor for
+// the unlinked temporary file WatchSync's marks are written to. A directory created in a tree gets a
 // watch when its creation is read, and what is already in it then is reported as added. A
 // rename is reported as old/new name only when both inotify events arrive in one read; else as
 // removed and added.
@@ -58,7 +59,10 @@ const attribFilter = vfs.FilterAttributes | vfs.FilterLastWrite | vfs.FilterLast
 	vfs.FilterCreation | vfs.FilterEA | vfs.FilterSecurity | vfs.FilterStreamName |
 	vfs.FilterStreamSize | vfs.FilterStreamWrite
 
-var _ vfs.Watcher = (*FS)(nil)
+var (
+	_ vfs.Watcher     = (*FS)(nil)
+	_ vfs.SyncWatcher = (*FS)(nil)
+)
 
 // watch is one Watch call's state. wds and dirFD are touched only by the reader goroutine once
 // it runs.
@@ -70,33 +74,59 @@ type watch struct {
 	wds   map[int32]string // watch descriptor → directory relative to the watched one
 	queue *changeQueue
 	now   func() time.Time
+	// mark is a private file watched by the same inotify instance for IN_MODIFY at markWD: a write
+	// to it queues an event behind every event the kernel queued before, which the reader
+	// turns into a Marker change (WatchSync). An os.File, so a write racing with the watch's
+	// end fails cleanly instead of reaching a reused descriptor number.
+	mark   *os.File
+	markWD int32
 }
 
 // Watch implements vfs.Watcher.
 func (fs *FS) Watch(ctx context.Context, dir string, tree bool) (<-chan vfs.Change, error) {
+	ch, _, err := fs.WatchSync(ctx, dir, tree)
+	return ch, err
+}
+
+// WatchSync implements vfs.SyncWatcher.
+func (fs *FS) WatchSync(ctx context.Context, dir string, tree bool) (<-chan vfs.Change, func() error, error) {
+	ch, w, err := fs.watch(ctx, dir, tree)
+	if err != nil {
+		return nil, nil, err
+	}
+	mark := func() error {
+		if _, err := w.mark.WriteAt([]byte{1}, 0); err != nil {
+			return fmt.Errorf("localfs: watch %q: mark: %w", dir, err)
+		}
+		return nil
+	}
+	return ch, mark, nil
+}
+
+func (fs *FS) watch(ctx context.Context, dir string, tree bool) (<-chan vfs.Change, *watch, error) {
 	if err := checkName(dir); err != nil {
-		return nil, fmt.Errorf("localfs: watch %q: %w", dir, err)
+		return nil, nil, fmt.Errorf("localfs: watch %q: %w", dir, err)
 	}
 	if _, sname, err := splitStream(dir); err != nil || sname != "" {
-		return nil, fmt.Errorf("localfs: watch %q: not a directory name: %w", dir, vfs.ErrInvalidName)
+		return nil, nil, fmt.Errorf("localfs: watch %q: not a directory name: %w", dir, vfs.ErrInvalidName)
 	}
 	if err := checkProcfs(); err != nil {
-		return nil, fmt.Errorf("localfs: watch %q: %w", dir, err)
+		return nil, nil, fmt.Errorf("localfs: watch %q: %w", dir, err)
 	}
 	dirFD, err := openat2(fs.rootFD, dir, unix.O_PATH|unix.O_DIRECTORY, 0)
 	if err == unix.ENOENT {
-		return nil, fs.notFound("watch", dir, err)
+		return nil, nil, fs.notFound("watch", dir, err)
 	}
 	if err == unix.ENOTDIR {
-		return nil, fmt.Errorf("localfs: watch %q: %w: %w", dir, vfs.ErrNotDir, err)
+		return nil, nil, fmt.Errorf("localfs: watch %q: %w: %w", dir, vfs.ErrNotDir, err)
 	}
 	if err != nil {
-		return nil, opError("watch", dir, err, vfs.ErrNotFound)
+		return nil, nil, opError("watch", dir, err, vfs.ErrNotFound)
 	}
 	ifd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
 	if err != nil {
 		unix.Close(dirFD)
-		return nil, opError("watch (inotify_init1)", dir, err, vfs.ErrNotFound)
+		return nil, nil, opError("watch (inotify_init1)", dir, err, vfs.ErrNotFound)
 	}
 	w := &watch{
 		fs:    fs,
@@ -114,12 +144,17 @@ func (fs *FS) Watch(ctx context.Context, dir string, tree bool) (<-chan vfs.Chan
 	if w.conn, err = inotify.SyscallConn(); err != nil {
 		inotify.Close()
 		unix.Close(dirFD)
-		return nil, fmt.Errorf("localfs: watch %q: %w: %w", dir, vfs.ErrIO, err)
+		return nil, nil, fmt.Errorf("localfs: watch %q: %w: %w", dir, vfs.ErrIO, err)
 	}
 	if err := w.addDir("", dirFD, false); err != nil {
 		inotify.Close()
 		unix.Close(dirFD)
-		return nil, opError("watch", dir, err, vfs.ErrNotFound)
+		return nil, nil, opError("watch", dir, err, vfs.ErrNotFound)
+	}
+	if err := w.addMark(); err != nil {
+		inotify.Close()
+		unix.Close(dirFD)
+		return nil, nil, fmt.Errorf("localfs: watch %q: %w", dir, err)
 	}
 	out := make(chan vfs.Change)
 	readerDone := make(chan struct{})
@@ -132,6 +167,7 @@ func (fs *FS) Watch(ctx context.Context, dir string, tree bool) (<-chan vfs.Chan
 		defer close(out)
 		defer unix.Close(dirFD)
 		defer func() { <-readerDone }()
+		defer w.mark.Close()
 		defer stop() // when the reader failed on its own: the AfterFunc has not run
 		defer inotify.Close()
 		for {
@@ -151,7 +187,42 @@ func (fs *FS) Watch(ctx context.Context, dir string, tree bool) (<-chan vfs.Chan
 			}
 		}
 	}()
-	return out, nil
+	return out, w, nil
+}
+
+// addMark creates the file WatchSync's marks are written to and watches it: an unlinked
+// temporary file (a memfd would be simpler, but the kernel sends no inotify events for
+// pseudo files). Nobody else can reach it, so only marks write to it.
+func (w *watch) addMark() error {
+	f, err := os.CreateTemp("", "sofs-watch-mark-")
+	if err != nil {
+		return fmt.Errorf("mark file: %w", err)
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return fmt.Errorf("mark file: %w", err)
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("mark file: %w", err)
+	}
+	var wd int
+	if cerr := rc.Control(func(mfd uintptr) {
+		if cerr := w.conn.Control(func(ifd uintptr) {
+			wd, err = unix.InotifyAddWatch(int(ifd), "/proc/self/fd/"+strconv.Itoa(int(mfd)), unix.IN_MODIFY)
+		}); cerr != nil {
+			err = cerr
+		}
+	}); cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("inotify_add_watch on the mark: %w", err)
+	}
+	w.mark, w.markWD = f, int32(wd)
+	return nil
 }
 
 // checkProcfs makes sure /proc/self/fd is procfs's (see the confinement note above).
@@ -334,6 +405,10 @@ func (w *watch) handle(events []inotifyEvent) {
 			delete(w.wds, ev.wd)
 			continue
 		}
+		if ev.wd == w.markWD && w.mark != nil {
+			w.queue.push(vfs.Change{Marker: true, Time: now})
+			continue
+		}
 		rel, ok := w.wds[ev.wd]
 		if !ok || ev.name == "" {
 			continue
@@ -471,6 +546,15 @@ func newChangeQueue(limit int) *changeQueue {
 func (q *changeQueue) push(c vfs.Change) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if c.Marker {
+		// A mark is never dropped or merged, and holds no place against the limit.
+		q.items = append(q.items, c)
+		select {
+		case q.ready <- struct{}{}:
+		default:
+		}
+		return true
+	}
 	if q.dropping {
 		return false
 	}

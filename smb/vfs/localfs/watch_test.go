@@ -568,3 +568,51 @@ func FuzzParseInotify(f *testing.F) {
 		}
 	})
 }
+
+// A mark arrives after every change made before it, each time, however many changes there were.
+func TestWatchSyncMarkFollowsEarlierChanges(t *testing.T) {
+	for _, hostFS := range fileSystems {
+		t.Run(hostFS.name, func(t *testing.T) {
+			fs, root := newTestFS(t, hostFS.dir, Options{})
+			if err := os.Mkdir(filepath.Join(root, "w"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			ch, mark, err := fs.WatchSync(ctx, "w", false)
+			if err != nil {
+				cancel()
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				cancel()
+				for range ch {
+				}
+			})
+			for round := range 3 {
+				var names []string
+				for i := range 20 {
+					n := fmt.Sprintf("r%d-%d", round, i)
+					names = append(names, n)
+					if err := os.WriteFile(filepath.Join(root, "w", n), nil, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := mark(); err != nil {
+					t.Fatal(err)
+				}
+				got := until(t, ch, func(c vfs.Change) bool { return c.Marker })
+				seen := map[string]bool{}
+				for _, c := range got {
+					if c.Action == vfs.ChangeAdded {
+						seen[c.Name] = true
+					}
+				}
+				for _, n := range names {
+					if !seen[n] {
+						t.Fatalf("round %d: mark arrived before %q was reported: %v", round, n, got)
+					}
+				}
+			}
+		})
+	}
+}
