@@ -81,10 +81,12 @@ type Stats struct {
 	ResyncRegions      int64 // dirty regions resynchronised at open
 	ResyncBytes        int64 // bytes copied between copies by the resync at open
 	RecomputedSums     int64 // checksum blocks rebuilt from data because no copy had a valid one
+	ForegroundOps      int64 // virtual disk reads and writes started
+	RepairYields       int64 // times a repair worker paused a region copy for foreground I/O
 }
 
 type poolStats struct {
-	mismatches, healed, readErrors, resyncRegions, resyncBytes, recomputed atomic.Int64
+	mismatches, healed, readErrors, resyncRegions, resyncBytes, recomputed, repairYields atomic.Int64
 }
 
 // poolDisk is one opened member disk.
@@ -130,6 +132,7 @@ type Pool struct {
 
 	stats    poolStats
 	progress repairProgress
+	fg       foregroundMeter // virtual disk reads and writes, which repair yields to
 }
 
 func newID() (string, [16]byte) {
@@ -571,6 +574,7 @@ func (p *Pool) Stats() Stats {
 		ChecksumMismatches: p.stats.mismatches.Load(), HealedBlocks: p.stats.healed.Load(),
 		ReadErrors: p.stats.readErrors.Load(), ResyncRegions: p.stats.resyncRegions.Load(),
 		ResyncBytes: p.stats.resyncBytes.Load(), RecomputedSums: p.stats.recomputed.Load(),
+		ForegroundOps: int64(p.fg.ops.Load()), RepairYields: p.stats.repairYields.Load(),
 	}
 }
 

@@ -350,6 +350,8 @@ func (v *VirtualDisk) ReadAt(p []byte, off int64) (int, error) {
 	if off >= v.size {
 		return 0, io.EOF
 	}
+	v.pool.fg.begin()
+	defer v.pool.fg.end()
 	if int64(want) > v.size-off {
 		p = p[:v.size-off]
 	}
@@ -516,6 +518,8 @@ func (v *VirtualDisk) WriteAt(p []byte, off int64) (int, error) {
 	if off < 0 || off+int64(len(p)) > v.size {
 		return 0, fmt.Errorf("virtual disk %q: write %d bytes at %d beyond size %d", v.name, len(p), off, v.size)
 	}
+	v.pool.fg.begin()
+	defer v.pool.fg.end()
 	done := 0
 	for done < len(p) {
 		pos := off + int64(done)
