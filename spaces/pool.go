@@ -714,6 +714,18 @@ func (p *Pool) initExtent(d *poolDisk, extent int64) error {
 
 // CreateVirtualDisk allocates a fixed-size virtual disk of size bytes (rounded up to BlockSize).
 func (p *Pool) CreateVirtualDisk(name string, size int64, res Resiliency) (*VirtualDisk, error) {
+	return p.createVirtualDisk(name, size, res, false)
+}
+
+// CreateThinVirtualDisk creates a thin virtual disk of size bytes: it takes no pool capacity until
+// written; each slab is allocated (all its copies) by the first write into it and returned to the
+// pool by a Trim that covers it whole. Unallocated ranges read as zeros. A write that needs a slab
+// the pool has no room for fails with ErrNoSpace.
+func (p *Pool) CreateThinVirtualDisk(name string, size int64, res Resiliency) (*VirtualDisk, error) {
+	return p.createVirtualDisk(name, size, res, true)
+}
+
+func (p *Pool) createVirtualDisk(name string, size int64, res Resiliency, thin bool) (*VirtualDisk, error) {
 	copies, err := res.Copies()
 	if err != nil {
 		return nil, fmt.Errorf("create virtual disk %q: %w", name, err)
@@ -731,7 +743,7 @@ func (p *Pool) CreateVirtualDisk(name string, size int64, res Resiliency) (*Virt
 		return nil, fmt.Errorf("create virtual disk %q: exists", name)
 	}
 	nslabs := (size + p.meta.SlabSize - 1) / p.meta.SlabSize
-	rec := &vdiskRecord{Name: name, Size: size, Copies: copies}
+	rec := &vdiskRecord{Name: name, Size: size, Copies: copies, Thin: thin}
 	release := func() {
 		for _, s := range rec.Slabs {
 			for _, c := range s {
@@ -739,7 +751,10 @@ func (p *Pool) CreateVirtualDisk(name string, size int64, res Resiliency) (*Virt
 			}
 		}
 	}
-	for i := int64(0); i < nslabs; i++ {
+	if thin {
+		rec.Slabs = make([][][2]int64, nslabs)
+	}
+	for i := int64(0); i < nslabs && !thin; i++ {
 		place, err := p.allocateLocked(copies, nil)
 		if err != nil {
 			release()

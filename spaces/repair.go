@@ -350,6 +350,10 @@ func (p *Pool) planRepair(parallel int) (tasks []*repairTask, planErrs []error, 
 		v := p.vdisks[rec.Name]
 		for _, s := range v.slabs {
 			s.mu.Lock()
+			if v.thin && len(s.list) == 0 {
+				s.mu.Unlock()
+				continue // unallocated: no copy to re-create
+			}
 			good := 0
 			exclude := map[int]bool{}
 			for _, c := range s.list {
@@ -649,6 +653,9 @@ func (p *Pool) Scrub(ctx context.Context) (ScrubResult, error) {
 
 func (s *slab) scrub(ctx context.Context, res *ScrubResult) error {
 	v, p := s.v, s.v.pool
+	if s.unallocated() {
+		return nil
+	}
 	if err := s.ensureSums(); err != nil {
 		return err
 	}
@@ -661,6 +668,15 @@ func (s *slab) scrub(ctx context.Context, res *ScrubResult) error {
 		region := s.index*v.regionsPerSlab + r
 		l := v.lock(region)
 		l.RLock()
+		// A thin slab may have been released (and even allocated again) since the last region.
+		if s.unallocated() {
+			l.RUnlock()
+			return nil
+		}
+		if err := s.ensureSums(); err != nil {
+			l.RUnlock()
+			return err
+		}
 		inSlab := r * v.regionSize
 		first := inSlab / BlockSize
 		sums := s.getSums(first, v.regionSize/BlockSize)
@@ -702,6 +718,10 @@ func (s *slab) scrub(ctx context.Context, res *ScrubResult) error {
 	nblocks := v.slabSize / BlockSize
 	for g := int64(0); g < checksumBlocksFor(v.slabSize); g++ {
 		s.sumsMu.Lock()
+		if s.sums == nil {
+			s.sumsMu.Unlock()
+			return nil // released meanwhile
+		}
 		encodeChecksumBlock(s.sums[g*sumsPerBlock:min((g+1)*sumsPerBlock, nblocks)], want)
 		pending := s.dirtyGroups[g]
 		s.sumsMu.Unlock()

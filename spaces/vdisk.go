@@ -25,6 +25,7 @@ type VirtualDisk struct {
 	name           string
 	size           int64
 	copies         int
+	thin           bool // slabs allocated on first write, released by trim
 	slabSize       int64
 	regionSize     int64
 	regionsPerSlab int64
@@ -68,7 +69,7 @@ type slab struct {
 }
 
 func newVirtualDisk(p *Pool, rec *vdiskRecord) *VirtualDisk {
-	v := &VirtualDisk{pool: p, rec: rec, name: rec.Name, size: rec.Size, copies: rec.Copies,
+	v := &VirtualDisk{pool: p, rec: rec, name: rec.Name, size: rec.Size, copies: rec.Copies, thin: rec.Thin,
 		slabSize: p.meta.SlabSize, regionSize: p.meta.RegionSize, regionLast: map[int64]uint64{}}
 	v.regionsPerSlab = v.slabSize / v.regionSize
 	for i, refs := range rec.Slabs {
@@ -90,6 +91,165 @@ func (v *VirtualDisk) Size() int64 { return v.size }
 
 // Resiliency is simple, mirror or mirror3.
 func (v *VirtualDisk) Resiliency() Resiliency { return resiliencyOf(v.copies) }
+
+// Thin reports whether slabs are allocated on first write (CreateThinVirtualDisk).
+func (v *VirtualDisk) Thin() bool { return v.thin }
+
+// AllocatedSlabs counts the slabs that hold pool capacity (all of them unless thin).
+func (v *VirtualDisk) AllocatedSlabs() int {
+	n := 0
+	for _, s := range v.slabs {
+		if !s.unallocated() {
+			n++
+		}
+	}
+	return n
+}
+
+// unallocated reports a thin disk's slab that has no copies: it reads as zeros.
+func (s *slab) unallocated() bool {
+	if !s.v.thin {
+		return false
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.list) == 0
+}
+
+// allocate gives an unallocated thin slab its copies, on first write, with the region write lock
+// held. The extents are zeroed and synced before the metadata naming them is committed, so a
+// crash can never expose an extent's earlier contents (or checksums) as this slab's. With fewer
+// working disks than copies (a degraded pool) it places one copy per working disk; the slab is
+// then degraded until a repair.
+func (s *slab) allocate() error {
+	if !s.unallocated() {
+		return nil
+	}
+	v, p := s.v, s.v.pool
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !s.unallocated() {
+		return nil // a writer of another region of this slab allocated it meanwhile
+	}
+	for attempt := 0; attempt <= len(p.disks); attempt++ {
+		// Fewer copies only when fewer disks are working, never because the pool is full: a
+		// full pool fails the write rather than take a slab without its redundancy.
+		working := 0
+		for i, d := range p.disks {
+			if d.live() && p.meta.Disks[i].State == DiskActive {
+				working++
+			}
+		}
+		place, err := p.allocateLocked(min(v.copies, max(working, 1)), nil)
+		if err != nil {
+			return fmt.Errorf("virtual disk %q slab %d: allocate: %w", v.name, s.index, err)
+		}
+		release := func() {
+			for _, c := range place {
+				delete(p.used, c)
+			}
+		}
+		var initErr error
+		for _, c := range place {
+			d := p.disks[c[0]]
+			if err := p.initExtent(d, c[1]); err != nil {
+				// Recorded failed by the commit below (or the next one); try the others.
+				d.failed.Store(true)
+				p.meta.Disks[d.index].State = DiskFailed
+				initErr = err
+			}
+		}
+		if initErr == nil {
+			initErr = p.syncAll()
+		}
+		if initErr != nil {
+			release()
+			if err := p.commitLocked(); err != nil {
+				return fmt.Errorf("virtual disk %q slab %d: allocate: %w", v.name, s.index, err)
+			}
+			continue // the failed disk is no longer eligible
+		}
+		v.rec.Slabs[s.index] = place
+		if err := p.commitLocked(); err != nil {
+			v.rec.Slabs[s.index] = nil
+			release()
+			return fmt.Errorf("virtual disk %q slab %d: allocate: %w", v.name, s.index, err)
+		}
+		list := make([]slabCopy, len(place))
+		for i, c := range place {
+			list[i] = slabCopy{diskIndex: int(c[0]), diskID: p.meta.Disks[c[0]].ID, disk: p.disks[c[0]], extent: c[1]}
+		}
+		s.sumsMu.Lock()
+		s.sums = nil // loaded from the zeroed extents: every block "never written"
+		clear(s.dirtyGroups)
+		s.sumsMu.Unlock()
+		s.mu.Lock()
+		s.list = list
+		s.mu.Unlock()
+		return nil
+	}
+	return fmt.Errorf("virtual disk %q slab %d: allocate: %w", v.name, s.index, ErrNoSpace)
+}
+
+// release returns a thin slab's copies to the pool (a trim covers it whole). It holds every
+// region lock of the slab and the checksum-write lock, so no read, write or flush of the slab is
+// in progress, and commits before the extents are reused. A slab being rebuilt by a repair is not
+// released (it reports false; the caller zeroes it instead).
+func (s *slab) release() (bool, error) {
+	v, p := s.v, s.v.pool
+	var stripes []int64
+	for r := s.index * v.regionsPerSlab; r < (s.index+1)*v.regionsPerSlab; r++ {
+		stripes = append(stripes, r%lockStripes)
+	}
+	slices.Sort(stripes) // one global order, so two releases cannot deadlock
+	stripes = slices.Compact(stripes)
+	for _, st := range stripes {
+		v.locks[st].Lock()
+	}
+	defer func() {
+		for _, st := range stripes {
+			v.locks[st].Unlock()
+		}
+	}()
+	s.csumWriteMu.Lock()
+	defer s.csumWriteMu.Unlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s.mu.RLock()
+	n, rebuilding := len(s.list), false
+	for _, c := range s.list {
+		rebuilding = rebuilding || c.rebuilding
+	}
+	s.mu.RUnlock()
+	if n == 0 {
+		return true, nil
+	}
+	if rebuilding {
+		return false, nil
+	}
+	prev := v.rec.Slabs[s.index]
+	v.rec.Slabs[s.index] = nil
+	if err := p.commitLocked(); err != nil {
+		v.rec.Slabs[s.index] = prev
+		return false, fmt.Errorf("virtual disk %q slab %d: release: %w", v.name, s.index, err)
+	}
+	s.mu.Lock()
+	s.list = nil
+	s.mu.Unlock()
+	for _, r := range prev {
+		delete(p.used, r)
+	}
+	s.sumsMu.Lock()
+	s.sums = nil
+	clear(s.dirtyGroups)
+	s.sumsMu.Unlock()
+	v.regionMu.Lock()
+	for r := s.index * v.regionsPerSlab; r < (s.index+1)*v.regionsPerSlab; r++ {
+		delete(v.regionLast, r)
+	}
+	v.regionMu.Unlock()
+	return true, nil
+}
 
 // SetWriteThrough makes every write durable (data, checksums, sync) before it returns.
 func (v *VirtualDisk) SetWriteThrough(on bool) { v.writeThrough.Store(on) }
@@ -395,6 +555,10 @@ func (v *VirtualDisk) readRegion(dst []byte, off int64) error {
 	a0 := off / BlockSize * BlockSize
 	a1 := (off + int64(len(dst)) + BlockSize - 1) / BlockSize * BlockSize
 	s := v.slabs[off/v.slabSize]
+	if s.unallocated() {
+		clear(dst) // thin and never written (or trimmed whole)
+		return nil
+	}
 	// Reads of one slab go to one copy, so a sequential stream stays sequential on one disk;
 	// consecutive slabs alternate copies, which spreads load across disks.
 	hint := s.index
@@ -544,6 +708,9 @@ func (v *VirtualDisk) writeRegion(data []byte, off int64) error {
 	l.Lock()
 	defer l.Unlock()
 	s := v.slabs[off/v.slabSize]
+	if err := s.allocate(); err != nil {
+		return err
+	}
 	if err := s.ensureSums(); err != nil {
 		return err
 	}
@@ -682,14 +849,35 @@ func (v *VirtualDisk) noteWrite(region int64) {
 	v.regionMu.Unlock()
 }
 
-// Trim discards [off, off+n): the range reads as zeros afterwards. Space is not returned to the
-// pool (allocation is thick).
+// Trim discards [off, off+n): the range reads as zeros afterwards. On a thin disk a slab the
+// range covers whole is returned to the pool, and ranges of unallocated slabs need nothing;
+// otherwise the range is written with zeros (space stays allocated).
 func (v *VirtualDisk) Trim(off, n int64) error {
 	if off < 0 || n < 0 || off+n > v.size {
 		return fmt.Errorf("virtual disk %q: trim %d bytes at %d beyond size %d", v.name, n, off, v.size)
 	}
 	zeros := alignedBuffer(int(min(n, v.regionSize)))
 	for n > 0 {
+		if v.thin {
+			s := v.slabs[off/v.slabSize]
+			slabEnd := min((s.index+1)*v.slabSize, v.size)
+			if off == s.index*v.slabSize && off+n >= slabEnd {
+				released, err := s.release()
+				if err != nil {
+					return fmt.Errorf("trim: %w", err)
+				}
+				if released {
+					n -= slabEnd - off
+					off = slabEnd
+					continue
+				}
+			} else if s.unallocated() {
+				c := min(n, slabEnd-off)
+				off += c
+				n -= c
+				continue
+			}
+		}
 		c := min(n, v.regionSize-off%v.regionSize)
 		if _, err := v.WriteAt(zeros[:c], off); err != nil {
 			return fmt.Errorf("trim: %w", err)
@@ -735,7 +923,7 @@ func (p *Pool) Flush() error {
 	}
 	for _, v := range vds {
 		for _, s := range v.slabs {
-			if len(s.readCopies(0)) == 0 {
+			if len(s.readCopies(0)) == 0 && !s.unallocated() {
 				errs = append(errs, s.unhealthyError())
 				break
 			}
@@ -841,6 +1029,9 @@ type Health struct {
 func (v *VirtualDisk) Health() Health {
 	h := Health{State: Healthy, Slabs: len(v.slabs)}
 	for _, s := range v.slabs {
+		if s.unallocated() {
+			continue // holds nothing, so has nothing to lose
+		}
 		n := len(s.readCopies(0))
 		switch {
 		case n == 0:
