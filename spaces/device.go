@@ -60,10 +60,11 @@ var bouncePool = sync.Pool{New: func() any { b := alignedBuffer(1 << 20); return
 
 // FileDevice is a BlockDevice on a regular file or a block device.
 type FileDevice struct {
-	path   string
-	f      *os.File
-	size   int64
-	direct bool
+	path    string
+	f       *os.File
+	size    int64
+	direct  bool
+	backing uint64 // st_dev of a regular file (its file system's device), st_rdev of a block device
 }
 
 // OpenFileDevice opens path read-write, with O_DIRECT when the file system supports it. Where it
@@ -85,8 +86,28 @@ func OpenFileDevice(path string) (*FileDevice, error) {
 		f.Close()
 		return nil, fmt.Errorf("size of disk %s: %w", path, err)
 	}
-	return &FileDevice{path: path, f: f, size: size - size%BlockSize, direct: direct}, nil
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("stat disk %s: %w", path, err)
+	}
+	backing := st.Dev
+	if st.Mode&unix.S_IFMT == unix.S_IFBLK {
+		backing = st.Rdev
+	}
+	return &FileDevice{path: path, f: f, size: size - size%BlockSize, direct: direct, backing: uint64(backing)}, nil
 }
+
+// backingDevice returns an identifier of the physical device under d, if d knows it. Disks that
+// share one (disk files on one file system) contend for it.
+func backingDevice(d BlockDevice) (uint64, bool) {
+	if b, ok := d.(interface{ backingDevice() uint64 }); ok {
+		return b.backingDevice(), true
+	}
+	return 0, false
+}
+
+func (d *FileDevice) backingDevice() uint64 { return d.backing }
 
 // CreateFileDisk creates (or truncates) a sparse regular file of size bytes for use as a disk.
 func CreateFileDisk(path string, size int64) error {

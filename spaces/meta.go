@@ -52,6 +52,9 @@ type vdiskRecord struct {
 	Size   int64        `json:"size"`
 	Copies int          `json:"copies"`
 	Slabs  [][][2]int64 `json:"slabs"`
+	// Thin: slabs are allocated on first write (an empty copy list means unallocated, reading as
+	// zeros) and released when a trim covers them.
+	Thin bool `json:"thin,omitempty"`
 }
 
 func (m *poolMeta) diskIndex(id string) int {

@@ -81,10 +81,12 @@ type Stats struct {
 	ResyncRegions      int64 // dirty regions resynchronised at open
 	ResyncBytes        int64 // bytes copied between copies by the resync at open
 	RecomputedSums     int64 // checksum blocks rebuilt from data because no copy had a valid one
+	ForegroundOps      int64 // virtual disk reads and writes started
+	RepairYields       int64 // times a repair worker paused a region copy for foreground I/O
 }
 
 type poolStats struct {
-	mismatches, healed, readErrors, resyncRegions, resyncBytes, recomputed atomic.Int64
+	mismatches, healed, readErrors, resyncRegions, resyncBytes, recomputed, repairYields atomic.Int64
 }
 
 // poolDisk is one opened member disk.
@@ -103,6 +105,10 @@ type poolDisk struct {
 	// needSync is set by every write and cleared by Flush's Sync.
 	needSync atomic.Bool
 	drl      diskDRL
+	// backing identifies the physical device under the disk (when known): copies whose disks
+	// share one are written one after another (see writeRegion).
+	backing    uint64
+	hasBacking bool
 }
 
 func (d *poolDisk) live() bool { return d != nil && !d.failed.Load() }
@@ -130,6 +136,7 @@ type Pool struct {
 
 	stats    poolStats
 	progress repairProgress
+	fg       foregroundMeter // virtual disk reads and writes, which repair yields to
 }
 
 func newID() (string, [16]byte) {
@@ -196,6 +203,7 @@ func formatDisk(dev BlockDevice, poolRaw [16]byte, slabSize, regionSize, metaSlo
 		return nil, err
 	}
 	d := &poolDisk{id: id, dev: dev, hdr: &h}
+	d.backing, d.hasBacking = backingDevice(dev)
 	d.drl.init(&h)
 	return d, nil
 }
@@ -343,6 +351,7 @@ func OpenPool(devs []BlockDevice, opts OpenOptions) (*Pool, error) {
 			return nil, fmt.Errorf("open pool %s: disk %s header disagrees with pool metadata", poolID, rec.ID)
 		}
 		d := &poolDisk{index: i, id: rec.ID, dev: f.dev, hdr: f.hdr}
+		d.backing, d.hasBacking = backingDevice(f.dev)
 		d.drl.init(f.hdr)
 		k := slotKeys[rec.ID]
 		d.keepSlot = metaSlotToKeep(slotGens[rec.ID], [2]bool{k[0] == keys[ci], k[1] == keys[ci]})
@@ -571,6 +580,7 @@ func (p *Pool) Stats() Stats {
 		ChecksumMismatches: p.stats.mismatches.Load(), HealedBlocks: p.stats.healed.Load(),
 		ReadErrors: p.stats.readErrors.Load(), ResyncRegions: p.stats.resyncRegions.Load(),
 		ResyncBytes: p.stats.resyncBytes.Load(), RecomputedSums: p.stats.recomputed.Load(),
+		ForegroundOps: int64(p.fg.ops.Load()), RepairYields: p.stats.repairYields.Load(),
 	}
 }
 
@@ -704,6 +714,18 @@ func (p *Pool) initExtent(d *poolDisk, extent int64) error {
 
 // CreateVirtualDisk allocates a fixed-size virtual disk of size bytes (rounded up to BlockSize).
 func (p *Pool) CreateVirtualDisk(name string, size int64, res Resiliency) (*VirtualDisk, error) {
+	return p.createVirtualDisk(name, size, res, false)
+}
+
+// CreateThinVirtualDisk creates a thin virtual disk of size bytes: it takes no pool capacity until
+// written; each slab is allocated (all its copies) by the first write into it and returned to the
+// pool by a Trim that covers it whole. Unallocated ranges read as zeros. A write that needs a slab
+// the pool has no room for fails with ErrNoSpace.
+func (p *Pool) CreateThinVirtualDisk(name string, size int64, res Resiliency) (*VirtualDisk, error) {
+	return p.createVirtualDisk(name, size, res, true)
+}
+
+func (p *Pool) createVirtualDisk(name string, size int64, res Resiliency, thin bool) (*VirtualDisk, error) {
 	copies, err := res.Copies()
 	if err != nil {
 		return nil, fmt.Errorf("create virtual disk %q: %w", name, err)
@@ -721,7 +743,7 @@ func (p *Pool) CreateVirtualDisk(name string, size int64, res Resiliency) (*Virt
 		return nil, fmt.Errorf("create virtual disk %q: exists", name)
 	}
 	nslabs := (size + p.meta.SlabSize - 1) / p.meta.SlabSize
-	rec := &vdiskRecord{Name: name, Size: size, Copies: copies}
+	rec := &vdiskRecord{Name: name, Size: size, Copies: copies, Thin: thin}
 	release := func() {
 		for _, s := range rec.Slabs {
 			for _, c := range s {
@@ -729,7 +751,10 @@ func (p *Pool) CreateVirtualDisk(name string, size int64, res Resiliency) (*Virt
 			}
 		}
 	}
-	for i := int64(0); i < nslabs; i++ {
+	if thin {
+		rec.Slabs = make([][][2]int64, nslabs)
+	}
+	for i := int64(0); i < nslabs && !thin; i++ {
 		place, err := p.allocateLocked(copies, nil)
 		if err != nil {
 			release()

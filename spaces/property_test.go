@@ -91,7 +91,11 @@ func newSpacesMachine(t *rapid.T) *spacesMachine {
 	if ndisks >= 3 && rapid.Bool().Draw(t, "mirror3") {
 		res = Mirror3
 	}
-	v, err := p.CreateVirtualDisk("vd", propBlocks*BlockSize, res)
+	create := p.CreateVirtualDisk
+	if rapid.Bool().Draw(t, "thin") {
+		create = p.CreateThinVirtualDisk // slabs allocated by first writes, released by trims
+	}
+	v, err := create("vd", propBlocks*BlockSize, res)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,6 +130,38 @@ func (m *spacesMachine) write(t *rapid.T) {
 			mb.sinceFlush = one(seed) // durable before WriteAt returned
 		} else {
 			mb.sinceFlush[seed] = true
+		}
+	}
+}
+
+// trim discards a range: a random one, or (half the time) whole slabs, which a thin disk
+// releases. For the model it is a write of zeros: durable at once with write-through (and a
+// release always is), else by the next flush.
+func (m *spacesMachine) trim(t *rapid.T) {
+	slabBlocks := m.vd.slabSize / BlockSize
+	var start, n int64
+	if rapid.Bool().Draw(t, "wholeSlabs") {
+		first := rapid.Int64Range(0, propBlocks/slabBlocks-1).Draw(t, "slab")
+		start = first * slabBlocks
+		n = rapid.Int64Range(1, propBlocks/slabBlocks-first).Draw(t, "nslabs") * slabBlocks
+	} else {
+		start = rapid.Int64Range(0, propBlocks-1).Draw(t, "block")
+		n = rapid.Int64Range(1, min(300, propBlocks-start)).Draw(t, "nblocks")
+	}
+	if err := m.vd.Trim(start*BlockSize, n*BlockSize); err != nil {
+		t.Fatalf("trim blocks %d+%d (pulled %v): %v", start, n, m.pulled, err)
+	}
+	for b := start; b < start+n; b++ {
+		if m.corrupted[b] && !m.wt {
+			m.overwritten[b] = true
+		}
+		delete(m.corrupted, b)
+		mb := &m.model[b]
+		mb.cur = one(0)
+		if m.wt {
+			mb.sinceFlush = one(0)
+		} else {
+			mb.sinceFlush[0] = true
 		}
 	}
 }
@@ -258,6 +294,9 @@ func (m *spacesMachine) pull(t *rapid.T) {
 	}
 	i := rapid.SampledFrom(live).Draw(t, "disk")
 	for si, pl := range m.vd.Placement() {
+		if len(pl) == 0 {
+			continue // an unallocated slab of a thin disk: nothing to lose
+		}
 		other := false
 		for _, c := range pl {
 			other = other || (c.Live && !c.Rebuilding && c.DiskIndex != i && !m.pulled[c.DiskIndex])
@@ -372,6 +411,7 @@ func TestPropertyAcknowledgedWritesSurvive(t *testing.T) {
 		m := newSpacesMachine(t)
 		t.Repeat(map[string]func(*rapid.T){
 			"write":        m.write,
+			"trim":         m.trim,
 			"read":         m.read,
 			"flush":        m.flush,
 			"writeThrough": m.writeThrough,

@@ -252,9 +252,17 @@ func (p *Pool) localProgress() RepairProgress {
 type RepairOptions struct {
 	// Parallel is how many slabs are rebuilt at once; default twice the number of live disks.
 	Parallel int
-	// RateLimit caps repair bandwidth in bytes per second so foreground I/O keeps the device;
-	// 0 means unlimited.
+	// RateLimit is a hard cap on repair bandwidth in bytes per second, whether or not foreground
+	// I/O runs; 0 means no cap.
 	RateLimit int64
+	// ForegroundYield is the longest a repair worker waits, before copying a region, for
+	// foreground I/O on the pool's virtual disks to go quiet (see repairgov.go); meanwhile only
+	// one worker copies at a time. 0 means the default (100 ms); negative turns yielding off,
+	// leaving only RateLimit.
+	ForegroundYield time.Duration
+	// QuietWindow is how long the foreground must start no I/O to count as quiet; 0 means the
+	// default (10 ms).
+	QuietWindow time.Duration
 }
 
 type repairTask struct {
@@ -266,8 +274,9 @@ type repairTask struct {
 // Repair re-creates missing copies (of failed disks) and moves copies off retiring disks. Copies
 // are placed on the least-used eligible disks, so a rebuild spreads over every remaining disk and
 // runs several slabs in parallel; each region is copied under its write lock, so foreground writes
-// wait for at most one region. A disk that fails while repair runs is repaired around in a
-// further round.
+// wait for at most one region. While foreground I/O runs on the pool's virtual disks, repair
+// backs off to one region copy at a time with pauses (repairGovernor); RateLimit caps it always.
+// A disk that fails while repair runs is repaired around in a further round.
 func (p *Pool) Repair(ctx context.Context, opts RepairOptions) error {
 	if p.readOnly {
 		return ErrReadOnly
@@ -310,7 +319,7 @@ func (p *Pool) Repair(ctx context.Context, opts RepairOptions) error {
 			p.abandonTasks(tasks)
 			break
 		}
-		if err = errors.Join(append(planErrs, p.runRepair(ctx, tasks, parallel, newThrottle(opts.RateLimit))...)...); err != nil {
+		if err = errors.Join(append(planErrs, p.runRepair(ctx, tasks, parallel, newThrottle(opts.RateLimit), newRepairGovernor(p, opts))...)...); err != nil {
 			break
 		}
 	}
@@ -341,6 +350,10 @@ func (p *Pool) planRepair(parallel int) (tasks []*repairTask, planErrs []error, 
 		v := p.vdisks[rec.Name]
 		for _, s := range v.slabs {
 			s.mu.Lock()
+			if v.thin && len(s.list) == 0 {
+				s.mu.Unlock()
+				continue // unallocated: no copy to re-create
+			}
 			good := 0
 			exclude := map[int]bool{}
 			for _, c := range s.list {
@@ -413,7 +426,7 @@ func (s *slab) dropRebuilding() {
 }
 
 // runRepair rebuilds tasks with parallel workers.
-func (p *Pool) runRepair(ctx context.Context, tasks []*repairTask, parallel int, throttle *throttle) []error {
+func (p *Pool) runRepair(ctx context.Context, tasks []*repairTask, parallel int, throttle *throttle, gov *repairGovernor) []error {
 	work := make(chan *repairTask)
 	var wg sync.WaitGroup
 	var errMu sync.Mutex
@@ -422,8 +435,9 @@ func (p *Pool) runRepair(ctx context.Context, tasks []*repairTask, parallel int,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			w := gov.worker()
 			for t := range work {
-				if err := p.rebuildSlab(ctx, t, throttle); err != nil {
+				if err := p.rebuildSlab(ctx, t, throttle, w); err != nil {
 					p.progress.slabsDone.Add(1)
 					errMu.Lock()
 					errs = append(errs, err)
@@ -442,7 +456,7 @@ func (p *Pool) runRepair(ctx context.Context, tasks []*repairTask, parallel int,
 
 // rebuildSlab copies a slab onto its rebuilding targets region by region, writes their checksum
 // blocks, syncs, then commits the new placement.
-func (p *Pool) rebuildSlab(ctx context.Context, t *repairTask, th *throttle) error {
+func (p *Pool) rebuildSlab(ctx context.Context, t *repairTask, th *throttle, w *repairWorker) error {
 	v, s := t.v, t.s
 	abort := func(err error) error {
 		p.abandonTasks([]*repairTask{t})
@@ -456,10 +470,15 @@ func (p *Pool) rebuildSlab(ctx context.Context, t *repairTask, th *throttle) err
 		if err := ctx.Err(); err != nil {
 			return abort(err)
 		}
+		release, err := w.admit(ctx)
+		if err != nil {
+			return abort(err)
+		}
 		region := s.index*v.regionsPerSlab + r
 		l := v.lock(region)
 		l.Lock()
-		err := s.readVerified(buf, r*v.regionSize, region)
+		err = s.readVerified(buf, r*v.regionSize, region)
+		copied := int64(0)
 		if err == nil {
 			for _, c := range t.targets {
 				if !c.disk.live() {
@@ -474,13 +493,17 @@ func (p *Pool) rebuildSlab(ctx context.Context, t *repairTask, th *throttle) err
 				}
 				c.disk.needSync.Store(true)
 				p.progress.done.Add(v.regionSize)
-				th.wait(v.regionSize)
+				copied += v.regionSize
 			}
 		}
 		l.Unlock()
+		release()
 		if err != nil {
 			return abort(err)
 		}
+		// Paced after the region lock and the busy token are released, so neither foreground
+		// writes to this region nor the other workers wait out this worker's rate-limit pause.
+		th.wait(copied)
 	}
 	if err := s.writeSums(t.targets, true); err != nil {
 		return abort(err)
@@ -630,6 +653,9 @@ func (p *Pool) Scrub(ctx context.Context) (ScrubResult, error) {
 
 func (s *slab) scrub(ctx context.Context, res *ScrubResult) error {
 	v, p := s.v, s.v.pool
+	if s.unallocated() {
+		return nil
+	}
 	if err := s.ensureSums(); err != nil {
 		return err
 	}
@@ -642,6 +668,15 @@ func (s *slab) scrub(ctx context.Context, res *ScrubResult) error {
 		region := s.index*v.regionsPerSlab + r
 		l := v.lock(region)
 		l.RLock()
+		// A thin slab may have been released (and even allocated again) since the last region.
+		if s.unallocated() {
+			l.RUnlock()
+			return nil
+		}
+		if err := s.ensureSums(); err != nil {
+			l.RUnlock()
+			return err
+		}
 		inSlab := r * v.regionSize
 		first := inSlab / BlockSize
 		sums := s.getSums(first, v.regionSize/BlockSize)
@@ -683,6 +718,10 @@ func (s *slab) scrub(ctx context.Context, res *ScrubResult) error {
 	nblocks := v.slabSize / BlockSize
 	for g := int64(0); g < checksumBlocksFor(v.slabSize); g++ {
 		s.sumsMu.Lock()
+		if s.sums == nil {
+			s.sumsMu.Unlock()
+			return nil // released meanwhile
+		}
 		encodeChecksumBlock(s.sums[g*sumsPerBlock:min((g+1)*sumsPerBlock, nblocks)], want)
 		pending := s.dirtyGroups[g]
 		s.sumsMu.Unlock()

@@ -22,6 +22,10 @@ type poolFlags struct {
 	epoch uint64
 }
 
+// yieldHelp describes --foreground-yield. The meter sees the virtual disk I/O of this process
+// only: a repair run by sofsctl beside a serving sofsd does not see that server's load.
+const yieldHelp = "longest each region copy waits for this process's virtual disk I/O to go quiet, copying one region at a time meanwhile (0: 100ms; negative: never yield, --rate only)"
+
 func (f *poolFlags) register(c *cobra.Command) {
 	c.Flags().StringArrayVar(&f.disks, "disk", nil, "disk path (file or block device); repeat for each disk")
 	c.Flags().StringVar(&f.node, "node", hostnameOr("sofsctl"), "owner node id recorded in the pool metadata")
@@ -297,6 +301,7 @@ func init() {
 	var rf poolFlags
 	var retireID string
 	var retireRate string
+	var retireYield time.Duration
 	retire := &cobra.Command{
 		Use:   "retire-disk --disk PATH ... --id DISKID",
 		Short: "evacuate a disk's slab copies to the others, then remove it",
@@ -313,18 +318,20 @@ func init() {
 			ctx, cancel := signalContext()
 			defer cancel()
 			return runRepairWithProgress(cmd.OutOrStdout(), p, func() error {
-				return p.RetireDisk(ctx, retireID, spaces.RepairOptions{RateLimit: rate})
+				return p.RetireDisk(ctx, retireID, spaces.RepairOptions{RateLimit: rate, ForegroundYield: retireYield})
 			})
 		},
 	}
 	rf.register(retire)
 	retire.Flags().StringVar(&retireID, "id", "", "disk id (or a unique prefix of at least 6 characters)")
 	retire.Flags().StringVar(&retireRate, "rate", "0", "bandwidth cap per second (0: unlimited)")
+	retire.Flags().DurationVar(&retireYield, "foreground-yield", 0, yieldHelp)
 	retire.MarkFlagRequired("id")
 
 	var pf poolFlags
 	var repairRate string
 	var parallel int
+	var repairYield time.Duration
 	var removeFailed bool
 	repair := &cobra.Command{
 		Use:   "repair --disk PATH ...",
@@ -342,7 +349,7 @@ func init() {
 			ctx, cancel := signalContext()
 			defer cancel()
 			if err := runRepairWithProgress(cmd.OutOrStdout(), p, func() error {
-				return p.Repair(ctx, spaces.RepairOptions{RateLimit: rate, Parallel: parallel})
+				return p.Repair(ctx, spaces.RepairOptions{RateLimit: rate, Parallel: parallel, ForegroundYield: repairYield})
 			}); err != nil {
 				return err
 			}
@@ -362,7 +369,8 @@ func init() {
 	}
 	pf.register(repair)
 	repair.Flags().StringVar(&repairRate, "rate", "0", "bandwidth cap per second (0: unlimited)")
-	repair.Flags().IntVar(&parallel, "parallel", 0, "slabs rebuilt at once (0: one per live disk)")
+	repair.Flags().IntVar(&parallel, "parallel", 0, "slabs rebuilt at once (0: two per live disk)")
+	repair.Flags().DurationVar(&repairYield, "foreground-yield", 0, yieldHelp)
 	repair.Flags().BoolVar(&removeFailed, "remove-failed", false, "remove failed disks that no longer hold copies")
 
 	var scf poolFlags

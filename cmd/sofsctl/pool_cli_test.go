@@ -225,6 +225,11 @@ func TestPoolAndVdiskCommands(t *testing.T) {
 		t.Fatalf("deleted vdisk still shown:\n%s", out)
 	}
 	mustContain(t, c.run(true, "vdisk", "delete", "--name", "vd"), "not found")
+
+	// A thin virtual disk may be larger than the free capacity: it takes none until written.
+	out = c.run(false, "vdisk", "create", "--name", "th", "--size", "1G", "--thin")
+	mustContain(t, out, "thin: 0 of 256 slabs allocated")
+	mustContain(t, out, "slab 255   unallocated")
 }
 
 // corruptOneCopy flips a byte in the first data block of the first extent of a disk file (an

@@ -12,6 +12,7 @@ func init() {
 
 	var cf poolFlags
 	var name, size, resiliency string
+	var thin bool
 	create := &cobra.Command{
 		Use:   "create --disk PATH ... --name NAME --size SIZE [--resiliency mirror]",
 		Short: "allocate a fixed-size virtual disk",
@@ -25,7 +26,11 @@ func init() {
 				return err
 			}
 			defer p.Close()
-			v, err := p.CreateVirtualDisk(name, n, spaces.Resiliency(resiliency))
+			create := p.CreateVirtualDisk
+			if thin {
+				create = p.CreateThinVirtualDisk
+			}
+			v, err := create(name, n, spaces.Resiliency(resiliency))
 			if err != nil {
 				return err
 			}
@@ -37,6 +42,7 @@ func init() {
 	create.Flags().StringVar(&name, "name", "", "virtual disk name")
 	create.Flags().StringVar(&size, "size", "", "size (K, M, G, T suffixes)")
 	create.Flags().StringVar(&resiliency, "resiliency", "mirror", "simple, mirror or mirror3")
+	create.Flags().BoolVar(&thin, "thin", false, "allocate slabs on first write (trim of a whole slab frees it)")
 	create.MarkFlagRequired("name")
 	create.MarkFlagRequired("size")
 
@@ -99,11 +105,17 @@ func showVDisk(cmd *cobra.Command, v *spaces.VirtualDisk) {
 	h := v.Health()
 	fmt.Fprintf(w, "vdisk %s  %s  %s  health %s  slabs %d (degraded %d, unhealthy %d)\n",
 		v.Name(), humanBytes(v.Size()), v.Resiliency(), h.State, h.Slabs, h.DegradedSlabs, h.UnhealthySlabs)
+	if v.Thin() {
+		fmt.Fprintf(w, "  thin: %d of %d slabs allocated\n", v.AllocatedSlabs(), h.Slabs)
+	}
 	for _, prob := range h.Problems {
 		fmt.Fprintf(w, "  ! %s\n", prob)
 	}
 	for si, copies := range v.Placement() {
 		fmt.Fprintf(w, "  slab %-4d", si)
+		if len(copies) == 0 && v.Thin() {
+			fmt.Fprintf(w, "  unallocated")
+		}
 		for _, c := range copies {
 			state := "live"
 			if !c.Live {
