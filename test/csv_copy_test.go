@@ -239,9 +239,11 @@ func csvServerSideCopy(t testing.TB, size int64) copyTimes {
 	verifyCopy(t, c, src, "src.bin", size, 3)
 	// Both copies together may take metadata and a few partial blocks, far from a copy's worth:
 	// at most 1/64 of the file.
-	if used := freeBefore - freeBytes(t, s); used > size/64 {
+	used := freeBefore - freeBytes(t, s)
+	if used > size/64 {
 		t.Fatalf("two server-side copies of %d MiB used %d KiB of free space: blocks were copied, not shared", size>>20, used>>10)
 	}
+	t.Logf("two copies of %d MiB took %d KiB of the volume's %d MiB free", size>>20, used>>10, freeBefore>>20)
 	// Copy-on-write: a write to a copy leaves the source as it was.
 	if st := c.write(dst2, 5<<20+100, []byte("written to the copy")); st != wire.StatusSuccess {
 		t.Fatalf("write to the copy: %v", st)
