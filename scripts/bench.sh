@@ -151,7 +151,8 @@ if [ "${SKIP_CSV_BENCH:-}" = "" ]; then
             printf "%-34s %8.3f %8.2f %s\n", "duplicate extents (one request)", v["dupextents-s"], 1, (v["dupextents-s"] <= 1 ? "yes" : "NO")
             next
         }
-        /^(FAIL|---|panic)|csv_copy_test/ { print; failed = 1 }
+        /^(--- FAIL|FAIL|panic)/ { failed = 1 }
+        failed { print }
         END { exit failed }'
 fi
 
