@@ -9,7 +9,8 @@
 #        skips it).
 
 #   csv: a volume-backed share against a localfs share on the same disk (CSV_BENCHTIME, default
-#        1000x per operation; SKIP_CSV_BENCH=1 skips it).
+#        1000x per operation), and server-side copy of a CSV_COPY_GIB (default 10) GiB file on a
+#        volume (SKIP_CSV_BENCH=1 skips both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="${SOFS_BIN:-$PWD/bin}"
@@ -137,6 +138,22 @@ if [ "${SKIP_CSV_BENCH:-}" = "" ]; then
             }
             exit failed
         }'
+    # Server-side copy of a 10 GiB file (CSV_COPY_GIB) on one volume through SMB: copychunk over
+    # the whole file and one FSCTL_DUPLICATE_EXTENTS_TO_FILE; both must share blocks (target <= 1 s).
+    echo
+    echo "bench: csv server-side copy of ${CSV_COPY_GIB:-10} GiB through SMB (go test -bench CsvServerSideCopy ./test)"
+    SOFS_BIN="$BIN" SOFS_CSV_COPY_GIB="${CSV_COPY_GIB:-10}" go test -count=1 -run '^$' -bench 'CsvServerSideCopy' -benchtime 1x ./test/ 2>&1 |
+        awk '
+        /^BenchmarkCsvServerSideCopy/ {
+            for (i = 3; i < NF; i++) v[$(i+1)] = $i
+            printf "%-34s %8s %8s %s\n", "csv server-side copy", "seconds", "target", "met"
+            printf "%-34s %8.3f %8.2f %s\n", "copychunk (16 x 1 MiB a request)", v["copychunk-s"], 1, (v["copychunk-s"] <= 1 ? "yes" : "NO")
+            printf "%-34s %8.3f %8.2f %s\n", "duplicate extents (one request)", v["dupextents-s"], 1, (v["dupextents-s"] <= 1 ? "yes" : "NO")
+            next
+        }
+        /^(--- FAIL|FAIL|panic)/ { failed = 1 }
+        failed { print }
+        END { exit failed }'
 fi
 
 if [ "${SKIP_GO_BENCH:-}" = "" ]; then

@@ -10,4 +10,11 @@ while IFS=: read -r file _ line; do
     echo "== $pkg $name ($FUZZTIME)"
     if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "$pkg"; then fail=1; fi
 done < <(grep -rn --include='*_test.go' -E '^func Fuzz[A-Za-z0-9_]*\(' . | sort)
+
+# csv: the long crash-consistency variant (1000 SIGKILLed children with torn writes instead of
+# make test's 200) and the long model test, SOFS_LONG=1. SKIP_CSV_LONG=1 skips them.
+if [ "${SKIP_CSV_LONG:-}" = "" ]; then
+    echo "== ./csv TestCrashConsistency, TestModel (SOFS_LONG=1)"
+    if ! SOFS_LONG=1 go test -count=1 -timeout 60m -run '^(TestCrashConsistency|TestModel)$' ./csv/; then fail=1; fi
+fi
 exit $fail

@@ -3,11 +3,14 @@ package test
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/binary"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sofs-dev/sofs/smb/wire"
 )
 
 // sofsctl runs the real sofsctl and fails the test on error.
@@ -111,5 +114,71 @@ func TestCsvNamesNormalised(t *testing.T) {
 			names = append(names, fi.Name())
 		}
 		t.Fatalf("listing %q, want only %q", names, composed)
+	}
+}
+
+// TestCsvRefusesNamedStreamsAndHardLinks: volumes have neither named streams nor hard links
+// (both optional in issue 6), and say so cleanly through SMB: FILE_NAMED_STREAMS is not
+// advertised (MS-FSCC 2.5.1), a CREATE of "file:stream" fails with STATUS_OBJECT_NAME_INVALID
+// and creates nothing, and SET_INFO FileLinkInformation (MS-FSCC 2.4.27.2) fails with
+// STATUS_NOT_SUPPORTED and links nothing; the file itself is unchanged.
+func TestCsvRefusesNamedStreamsAndHardLinks(t *testing.T) {
+	img := filepath.Join(t.TempDir(), "vol.img")
+	sofsctl(t, "csv", "format", "--size", "268435456", img)
+	s := startSofsdShare(t, "csv:"+img)
+	c := dialRaw(t, s, randomGUID(t))
+	doc := rawOpen(t, c, "doc.txt", wire.FileCreate)
+	if st := c.write(doc, 0, []byte("body")); st != wire.StatusSuccess {
+		t.Fatalf("write: %v", st)
+	}
+
+	q := wire.QueryInfoRequest{InfoType: wire.InfoFilesystem, FileInfoClass: wire.FileFsAttributeInformation, OutputBufferLength: 1024, FileID: doc}
+	msg, st := c.call(wire.CmdQueryInfo, q.Append)
+	var qr wire.QueryInfoResponse
+	if st != wire.StatusSuccess || qr.Decode(msg) != nil || len(qr.Output) < 4 {
+		t.Fatalf("query FileFsAttributeInformation: %v", st)
+	}
+	const fileNamedStreams = 0x00040000
+	if attrs := binary.LittleEndian.Uint32(qr.Output); attrs&fileNamedStreams != 0 {
+		t.Fatalf("file system attributes %#x advertise FILE_NAMED_STREAMS", attrs)
+	}
+
+	for _, name := range []string{"doc.txt:extra", "doc.txt:extra:$DATA", "new.txt:extra"} {
+		_, st := c.create(&wire.CreateRequest{
+			ImpersonationLevel: wire.ImpersonationImpersonation,
+			DesiredAccess:      wire.FileReadData | wire.FileWriteData | wire.Synchronize,
+			ShareAccess:        wire.FileShareRead | wire.FileShareWrite,
+			CreateDisposition:  wire.FileOpenIf,
+			Name:               name,
+		})
+		if st != wire.StatusObjectNameInvalid {
+			t.Fatalf("create %q: %v, want STATUS_OBJECT_NAME_INVALID", name, st)
+		}
+	}
+
+	// FILE_LINK_INFORMATION_TYPE_2: ReplaceIfExists, 7 reserved, RootDirectory, length, name.
+	name := utf16le("link.txt")
+	link := make([]byte, 20, 20+len(name))
+	binary.LittleEndian.PutUint32(link[16:], uint32(len(name)))
+	link = append(link, name...)
+	set := wire.SetInfoRequest{InfoType: wire.InfoFile, FileInfoClass: wire.FileLinkInformation, FileID: doc, Buffer: link}
+	if _, st := c.call(wire.CmdSetInfo, set.Append); st != wire.StatusNotSupported {
+		t.Fatalf("set FileLinkInformation: %v, want STATUS_NOT_SUPPORTED", st)
+	}
+
+	_, fs := dialGoSMB2(t, s, smb311, false)
+	list, err := fs.ReadDir("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].Name() != "doc.txt" {
+		var names []string
+		for _, fi := range list {
+			names = append(names, fi.Name())
+		}
+		t.Fatalf("share lists %q after the refused stream creates and link, want only doc.txt", names)
+	}
+	if got, err := fs.ReadFile("doc.txt"); err != nil || string(got) != "body" {
+		t.Fatalf("doc.txt: %q, %v", got, err)
 	}
 }
