@@ -730,9 +730,13 @@ func (c *conn) cancel(r *request) {
 }
 
 // cancellable gives the request its own context that CANCEL can end, and registers it.
-func (r *request) cancellable() context.Context {
+func (r *request) cancellable() context.Context { return r.cancellableFrom(r.c.ctx) }
+
+// cancellableFrom is cancellable with a parent other than the connection's context (the first
+// call decides).
+func (r *request) cancellableFrom(parent context.Context) context.Context {
 	if r.reqCtx == nil {
-		r.reqCtx, r.cancel = context.WithCancel(r.c.ctx)
+		r.reqCtx, r.cancel = context.WithCancel(parent)
 		c := r.c
 		mid := r.hdr.MessageID()
 		c.mu.Lock()

@@ -218,7 +218,7 @@ func handleCreate(r *request) error {
 	if lr != nil {
 		oreq.Lease = lr.vfsRequest(o)
 	}
-	entry, granted, err := sh.opens.OpenOplock(r.cancellable(), openKey(fi.ID, name), vfs.Access(access), vfs.ShareMode(req.ShareAccess&7), oreq)
+	entry, granted, err := sh.opens.OpenOplock(createWaitContext(r, dur), openKey(fi.ID, name), vfs.Access(access), vfs.ShareMode(req.ShareAccess&7), oreq)
 	if err != nil {
 		o.file.Close()
 		return err
@@ -236,7 +236,7 @@ func handleCreate(r *request) error {
 	o.access = access
 	o.isDir = fi.IsDir()
 	o.writeThru = req.CreateOptions&wire.FileWriteThrough != 0
-	r.sess.addOpen(o)
+	orphan := !r.sess.addOpen(o)
 	r.fileID = o.id
 
 	resp := wire.CreateResponse{
@@ -251,6 +251,12 @@ func handleCreate(r *request) error {
 	}
 	resp.Contexts = append(resp.Contexts, grantDurable(r, &req, o, dur, lr, granted)...)
 	r.c.srv.durables.created(dur, o, uint32(action), lr)
+	if orphan {
+		// The session ended while the create waited (createWaitContext): nobody can get the
+		// response, but a durable open is kept for the client's reconnect or replay.
+		r.sess.keepOrClose(o)
+		return wire.StatusUserSessionDeleted
+	}
 	fillCreateTimes(&resp, fi)
 	for _, cc := range req.Contexts {
 		switch cc.Name {
@@ -271,6 +277,20 @@ func handleCreate(r *request) error {
 	}
 	r.resp = resp.Append(r.resp)
 	return nil
+}
+
+// createWaitContext is what a create waits on while other opens' oplocks or leases break. A
+// create in the replay cache (it carries a create GUID) belongs to its session, not to the
+// connection it came on: a multichannel client whose channel fails replays it on another
+// channel and must get STATUS_FILE_NOT_AVAILABLE while it still waits, then its result once it
+// finished (MS-SMB2 3.3.5.9.10; smbtorture smb2.replay.dhv2-pending2*-sane). So its wait ends
+// on CANCEL or when the session ends, not when the connection closes; the break timeout bounds
+// it either way.
+func createWaitContext(r *request, dur *durableContexts) context.Context {
+	if dur == nil || dur.pending == nil || r.sess.ctx == nil {
+		return r.cancellable()
+	}
+	return r.cancellableFrom(r.sess.ctx)
 }
 
 func closeAndFail(r *request, o *open, err error) error {
@@ -411,7 +431,10 @@ func createPipe(r *request, req *wire.CreateRequest) error {
 	o := &open{pipe: p, tree: r.tree, access: wire.FileAllAccess &^ wire.Delete}
 	o.id.Volatile = r.c.srv.nextHandle.Add(1)
 	o.id.Persistent = o.id.Volatile
-	r.sess.addOpen(o)
+	if !r.sess.addOpen(o) {
+		o.close()
+		return wire.StatusUserSessionDeleted
+	}
 	r.fileID = o.id
 	resp := wire.CreateResponse{CreateAction: wire.FileOpened, FileID: o.id, FileAttributes: wire.FileAttributeNormal}
 	r.resp = resp.Append(r.resp)

@@ -446,7 +446,10 @@ func reconnectDurable(r *request, req *wire.CreateRequest, id wire.FileID, v2 bo
 	o.sess = r.sess
 	o.mu.Unlock()
 	o.tree = r.tree
-	r.sess.addOpen(o)
+	if !r.sess.addOpen(o) {
+		srv.durables.keepAgain(o)
+		return wire.StatusUserSessionDeleted
+	}
 	return answerExistingOpen(r, o, req, false)
 }
 

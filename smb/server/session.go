@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"sync"
 
 	"github.com/sofs-dev/sofs/smb/auth"
@@ -35,6 +36,10 @@ type session struct {
 	channels map[*conn]*channel
 	// channelSeq numbers the channels in binding order.
 	channelSeq uint64
+	// ctx ends when the session does (logoff, or its last channel gone): work that belongs to
+	// the session rather than to one connection waits on it (create replay, durable.go).
+	ctx context.Context
+	end context.CancelFunc
 
 	// Fixed once the session is valid.
 	signingRequired bool
@@ -89,10 +94,26 @@ func (s *session) removeTree(id uint32) bool {
 	return t != nil
 }
 
-func (s *session) addOpen(o *open) {
+// addOpen records o in the session; false if the session has ended, when the caller owns o
+// still (a create that outlived its session: keepOrClose).
+func (s *session) addOpen(o *open) bool {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == sessionExpired {
+		return false
+	}
 	s.opens[o.id.Volatile] = o
-	s.mu.Unlock()
+	return true
+}
+
+// keepOrClose disposes of an open whose session ended before it was recorded: a durable open
+// waits for a reconnect as the session's other opens do (logoff), any other closes.
+func (s *session) keepOrClose(o *open) {
+	if o.durable != nil {
+		s.conn.srv.durables.keep(o)
+		return
+	}
+	o.close()
 }
 
 func (s *session) open(volatile uint64) *open {
@@ -114,16 +135,15 @@ func (s *session) takeOpen(volatile uint64) *open {
 func (s *session) logoff() {
 	s.mu.Lock()
 	s.state = sessionExpired
+	if s.end != nil {
+		s.end()
+	}
 	opens := s.opens
 	s.opens = map[uint64]*open{}
 	s.trees = map[uint32]*tree{}
 	s.mu.Unlock()
 	for _, o := range opens {
-		if o.durable != nil {
-			s.conn.srv.durables.keep(o)
-			continue
-		}
-		o.close()
+		s.keepOrClose(o)
 	}
 }
 
@@ -144,6 +164,7 @@ func (s *Server) newSession(c *conn) *session {
 		opens:    make(map[uint64]*open),
 		channels: make(map[*conn]*channel),
 	}
+	sess.ctx, sess.end = context.WithCancel(context.Background())
 	s.mu.Lock()
 	s.sessions[sess.id] = sess
 	s.mu.Unlock()
