@@ -69,14 +69,15 @@ func (fs *fileSend) materialize(resp []byte) ([]byte, error) {
 	}
 	resp = resp[:start+fs.n]
 	buf := resp[start:]
-	clear(buf)
 	f, ok := fs.f.(vfs.File)
 	if !ok {
 		return resp, errors.New("sendfile: not a vfs.File")
 	}
-	if _, err := f.ReadAt(buf, fs.off); err != nil && !errors.Is(err, io.EOF) {
+	got, err := f.ReadAt(buf, fs.off)
+	if err != nil && !errors.Is(err, io.EOF) {
 		return resp, err
 	}
+	clear(buf[got:]) // only what the file no longer has: clearing all of it cost a pass over every byte
 	return resp, nil
 }
 
