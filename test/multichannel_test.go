@@ -91,20 +91,7 @@ func TestSmbtortureMultichannel(t *testing.T) {
 	dir := t.TempDir()
 	// The replay subtests check the granted durable v2 timeout against Windows' 300 s cap.
 	s := startSofsdVia(t, via, []string{"127.0.0.1:" + netnsPort, "127.0.0.2:" + netnsPort}, dir, "--durable-timeout", "300s")
-	const iptables = "--option=torture:use_iptables=yes"
-	res := runTortureVia(t, via, iptables, "127.0.0.1", netnsPort, s.Share, testUser, testPass, multichannelSubtests)
-	for _, name := range multichannelSubtests {
-		r := res[name]
-		if r.tests != 0 && r.passed == r.tests {
-			continue
-		}
-		again := runTortureVia(t, via, iptables, "127.0.0.1", netnsPort, s.Share, testUser, testPass, []string{name})[name]
-		if again.tests != 0 && again.passed == again.tests {
-			t.Logf("FLAKY %s: failed once, passed on the retry", name)
-			continue
-		}
-		t.Errorf("%s: %d of %d passed (retry: %d of %d)", name, r.passed, r.tests, again.passed, again.tests)
-	}
+	runMustPass(t, via, "--option=torture:use_iptables=yes", "127.0.0.1", netnsPort, s.Share, multichannelSubtests)
 }
 
 // multichannelSuites are the whole suites behind the subtests above, with the floor sofs must

@@ -17,28 +17,6 @@ var notifySubtests = []string{
 // requests per handle completed in order, cancel, NOTIFY_CLEANUP on close/logoff/tdis, overflow
 // as NOTIFY_ENUM_DIR, DELETE_PENDING for a doomed directory. All must pass.
 func TestSmbtortureNotify(t *testing.T) {
-	runMustPass(t, startSofsd(t), "smb2.notify.", notifySubtests)
-}
-
-// runMustPass runs prefix+name for each name against s; each must pass, with one retry for
-// subtests that wait fixed times (see TestSmbtortureCore), logged as FLAKY.
-func runMustPass(t *testing.T, s *sofsd, prefix string, names []string) {
-	t.Helper()
-	var suites []string
-	for _, n := range names {
-		suites = append(suites, prefix+n)
-	}
-	res := runTorture(t, s.Host, s.Port, s.Share, testUser, testPass, suites)
-	for _, suite := range suites {
-		r := res[suite]
-		if r.tests != 0 && r.passed == r.tests {
-			continue
-		}
-		again := runTorture(t, s.Host, s.Port, s.Share, testUser, testPass, []string{suite})[suite]
-		if again.tests != 0 && again.passed == again.tests {
-			t.Logf("FLAKY %s: failed once, passed on the retry", suite)
-			continue
-		}
-		t.Errorf("%s: %d of %d passed (retry: %d of %d)", suite, r.passed, r.tests, again.passed, again.tests)
-	}
+	s := startSofsd(t)
+	runMustPass(t, nil, "", s.Host, s.Port, s.Share, prefixed("smb2.notify.", notifySubtests))
 }

@@ -201,21 +201,30 @@ var lockSubtests = []string{
 // TestSmbtortureOplocksAndLocks runs those subtests against sofsd: all must pass.
 func TestSmbtortureOplocksAndLocks(t *testing.T) {
 	s := startSofsd(t)
-	var suites []string
-	for _, n := range oplockSubtests {
-		suites = append(suites, "smb2.oplock."+n)
+	suites := append(prefixed("smb2.oplock.", oplockSubtests), prefixed("smb2.lock.", lockSubtests)...)
+	runMustPass(t, nil, "", s.Host, s.Port, s.Share, suites)
+}
+
+func prefixed(prefix string, names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = prefix + n
 	}
-	for _, n := range lockSubtests {
-		suites = append(suites, "smb2.lock."+n)
-	}
-	res := runTorture(t, s.Host, s.Port, s.Share, testUser, testPass, suites)
+	return out
+}
+
+// runMustPass runs the subtests (through the command prefix via, with extra smbtorture
+// arguments) against host:port; each must pass, with one retry, logged as FLAKY, for subtests
+// that wait fixed times on a loaded machine (see TestSmbtortureCore).
+func runMustPass(t *testing.T, via []string, tortureArgs, host, port, share string, suites []string) {
+	t.Helper()
+	res := runTortureVia(t, via, tortureArgs, host, port, share, testUser, testPass, suites)
 	for _, suite := range suites {
 		r := res[suite]
 		if r.tests != 0 && r.passed == r.tests {
 			continue
 		}
-		// One retry for subtests that wait fixed times (see TestSmbtortureCore); logged as FLAKY.
-		again := runTorture(t, s.Host, s.Port, s.Share, testUser, testPass, []string{suite})[suite]
+		again := runTortureVia(t, via, tortureArgs, host, port, share, testUser, testPass, []string{suite})[suite]
 		if again.tests != 0 && again.passed == again.tests {
 			t.Logf("FLAKY %s: failed once, passed on the retry", suite)
 			continue

@@ -165,6 +165,18 @@ func (n *notifyState) remove(w *notifyWaiter) {
 	}
 }
 
+// withdraw takes w off the queue because its request ends with status (cancelled, directory
+// doomed); a result that completed it meanwhile is delivered instead.
+func (n *notifyState) withdraw(w *notifyWaiter, status error) (notifyResult, error) {
+	n.remove(w)
+	select {
+	case res := <-w.done:
+		return res, nil
+	default:
+		return notifyResult{}, status
+	}
+}
+
 // handleChangeNotify implements MS-SMB2 3.3.5.19. The request goes async until a change the
 // client filters for happens, the handle closes or the client cancels.
 func handleChangeNotify(r *request) error {
@@ -217,11 +229,8 @@ func handleChangeNotify(r *request) error {
 	select {
 	case res = <-w.done:
 	case <-doomed:
-		n.remove(w)
-		select {
-		case res = <-w.done:
-		default:
-			return wire.StatusDeletePending
+		if res, err = n.withdraw(w, wire.StatusDeletePending); err != nil {
+			return err
 		}
 	default:
 		if !r.goAsync() {
@@ -234,18 +243,12 @@ func handleChangeNotify(r *request) error {
 		select {
 		case res = <-w.done:
 		case <-doomed:
-			n.remove(w)
-			select {
-			case res = <-w.done:
-			default:
-				return wire.StatusDeletePending
+			if res, err = n.withdraw(w, wire.StatusDeletePending); err != nil {
+				return err
 			}
 		case <-r.cancellable().Done():
-			n.remove(w)
-			select {
-			case res = <-w.done: // completed while cancelling: deliver it
-			default:
-				return wire.StatusCancelled
+			if res, err = n.withdraw(w, wire.StatusCancelled); err != nil {
+				return err
 			}
 		}
 	}
