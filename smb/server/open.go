@@ -60,14 +60,21 @@ func (o *open) close() error {
 	if o.pipe != nil {
 		return o.pipe.Close()
 	}
-	o.closeWriteTime()
 	var err error
+	deleteNow := false
 	if o.entry != nil {
 		// Locks go with the handle; waiters on them are woken (MS-FSA 2.1.5.4).
 		o.entry.Locks().ReleaseAll(o)
+		// Leave the open table before the write-time update: on a volume that update is a
+		// journal commit, and until the entry goes a create of the same name still sees this
+		// open (a pending delete it keeps alive, a share mode). smbtorture's smb2.read opens
+		// again the file the previous test's dropped connection held, and saw DELETE_PENDING.
+		deleteNow = o.entry.Close()
 	}
-	if o.entry != nil && o.entry.Close() {
-		err = o.file.Remove()
+	if deleteNow {
+		err = o.file.Remove() // a file about to go needs no write time
+	} else {
+		o.closeWriteTime()
 	}
 	if cerr := o.file.Close(); err == nil {
 		err = cerr
