@@ -102,7 +102,7 @@ func (v *Volume) CloneRange(dst vfs.File, dstOff int64, src vfs.File, srcOff int
 			newSize = end
 		}
 		rec := record{kind: recClone, id: d.ino.id, other: s.ino.id, fileBlock: uint64(dstOff / BlockSize),
-			phys: uint64(srcOff / BlockSize), count: uint64(whole), size: newSize, now: v.nowNanos()}
+			phys: uint64(srcOff / BlockSize), count: uint64(whole), size: newSize, now: v.nowStamp()}
 		if err := d.commitAndWait("clone", rec); err != nil {
 			return 0, err
 		}
@@ -185,7 +185,7 @@ func (v *Volume) ZeroRange(f vfs.File, off, length int64) error {
 			return fmt.Errorf("zero range: %w", mapErr(err))
 		}
 		if err := h.commitAndWait("zero range", record{kind: recUnmap, id: h.ino.id, fileBlock: uint64(firstWhole),
-			count: uint64(endWhole - firstWhole), now: v.nowNanos()}); err != nil {
+			count: uint64(endWhole - firstWhole), now: v.nowStamp()}); err != nil {
 			return err
 		}
 	}

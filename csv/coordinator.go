@@ -83,7 +83,7 @@ func Format(dev BlockDevice, opts FormatOptions) error {
 	if _, err := dev.WriteAt(zero[:BlockSize], int64(sb.CheckpointStart[1])*BlockSize); err != nil {
 		return fmt.Errorf("format: clear checkpoint B: %w", err)
 	}
-	st := newState(sb.DataStart, total-sb.DataStart, sb.CreatedUnix)
+	st := newState(sb.DataStart, total-sb.DataStart, stamp(time.Unix(0, sb.CreatedUnix)))
 	h := &checkpointHeader{generation: 0, tag: volumeTag(sb.VolumeID), journalPos: 0, nextSeq: 1, epoch: opts.Epoch, createdUnix: sb.CreatedUnix}
 	if err := writeCheckpoint(dev, sb, h, encodeState(st)); err != nil {
 		return fmt.Errorf("format: %w", err)

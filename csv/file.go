@@ -206,7 +206,7 @@ func (f *file) writeInPlace(p []byte, off int64) (bool, error) {
 	}
 	// Last-write time is kept lazily, as NTFS does: at most one record per second per file, not
 	// waited for.
-	if now := f.v.nowNanos(); now-lastWrite > int64(time.Second) {
+	if now := f.v.nowStamp(); now-lastWrite > stampsPerSecond {
 		c.mu.Lock()
 		if !f.ino.removed {
 			if _, err := c.commitLocked(record{kind: recSetInfo, id: f.ino.id, mask: setWrite | setChange, times: [4]int64{0, 0, now, now}}); err == nil {
@@ -338,7 +338,7 @@ func (f *file) writeBlocksLocked(p []byte, off int64, extend bool) (uint64, erro
 		i = j
 	}
 	c.dataDirty.Store(true)
-	now := f.v.nowNanos()
+	now := f.v.nowStamp()
 	var recs []record
 	newSize := int64(-1)
 	if end > size && extend {
@@ -389,7 +389,7 @@ func (f *file) SetInfo(s vfs.SetInfo) error {
 	set := func(t *time.Time, bit uint8, i int) {
 		if t != nil {
 			r.mask |= bit
-			r.times[i] = t.UnixNano()
+			r.times[i] = stamp(*t)
 		}
 	}
 	set(s.CreationTime, setCreation, tCreation)
@@ -475,7 +475,7 @@ func (f *file) truncateLocked(size int64) error {
 			return fmt.Errorf("truncate: %w", mapErr(err))
 		}
 	}
-	return f.commitNotify("truncate", vfs.FilterSize|vfs.FilterLastWrite, record{kind: recSetSize, id: f.ino.id, size: size, now: f.v.nowNanos()})
+	return f.commitNotify("truncate", vfs.FilterSize|vfs.FilterLastWrite, record{kind: recSetSize, id: f.ino.id, size: size, now: f.v.nowStamp()})
 }
 
 // Allocate implements vfs.File: blocks up to size are allocated and zeroed (so no stale data is
@@ -628,7 +628,7 @@ again:
 		}
 	}
 	var recs []record
-	now := f.v.nowNanos()
+	now := f.v.nowStamp()
 	if target != nil && target != f.ino {
 		if !replace || target.dir {
 			c.mu.Unlock()
@@ -690,7 +690,7 @@ func (f *file) Remove() error {
 		c.mu.Unlock()
 		return fmt.Errorf("remove %q: %w", c.st.path(f.ino), vfs.ErrNotEmpty)
 	}
-	seq, err := c.commitLocked(record{kind: recRemove, id: f.ino.id, now: f.v.nowNanos()})
+	seq, err := c.commitLocked(record{kind: recRemove, id: f.ino.id, now: f.v.nowStamp()})
 	if err == nil {
 		f.v.notify(f.ino.parent, f.ino.name, vfs.ChangeRemoved, nameFilter(f.ino))
 	}
@@ -728,5 +728,5 @@ func (f *file) SetSecurityDescriptor(sd []byte) error {
 	if len(sd) == 0 || len(sd) > maxSecurityDescriptor {
 		return fmt.Errorf("set security descriptor of %d bytes: %w", len(sd), vfs.ErrInvalidName)
 	}
-	return f.commitNotify("set security descriptor", vfs.FilterSecurity, record{kind: recSetSD, id: f.ino.id, name: string(sd), now: f.v.nowNanos()})
+	return f.commitNotify("set security descriptor", vfs.FilterSecurity, record{kind: recSetSD, id: f.ino.id, name: string(sd), now: f.v.nowStamp()})
 }

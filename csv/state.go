@@ -30,7 +30,7 @@ type inode struct {
 	dir      bool
 	attrs    uint32 // AttrSettable bits only
 	size     int64
-	times    [4]int64 // unix nanoseconds: creation, last access, last write, change
+	times    [4]int64 // stamps (stamp.go): creation, last access, last write, change
 	ext      extentMap
 	children map[string]uint64 // folded name -> id; directories only
 	sd       uint32            // security descriptor id in state.sds; 0 = none

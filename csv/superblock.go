@@ -7,7 +7,7 @@ import (
 )
 
 // FormatVersion is the on-disk format this package reads and writes (FORMAT.md).
-const FormatVersion = 1
+const FormatVersion = 2 // 2: object times are NT time (stamp.go), not Unix nanoseconds
 
 var superMagic = [8]byte{'S', 'O', 'F', 'S', 'C', 'S', 'V', '1'}
 

@@ -142,7 +142,7 @@ func (v *Volume) resolve(name string) (parent *inode, last string, ino *inode, e
 	return dir, last, ino, nil
 }
 
-func (v *Volume) nowNanos() int64 { return v.now().UnixNano() }
+func (v *Volume) nowStamp() int64 { return stamp(v.now()) }
 
 // Open implements vfs.FS.
 func (v *Volume) Open(ctx context.Context, name string, req vfs.OpenRequest) (vfs.File, vfs.OpenAction, error) {
@@ -159,7 +159,7 @@ func (v *Volume) Open(ctx context.Context, name string, req vfs.OpenRequest) (vf
 	var action vfs.OpenAction
 	var seq uint64
 	settable := uint32(req.Attributes & vfs.AttrSettable)
-	now := v.nowNanos()
+	now := v.nowStamp()
 	// create adds the object, after pre (records of the same atomic operation).
 	create := func(dir bool, pre ...record) error {
 		attrs := settable
@@ -297,10 +297,10 @@ func fileInfo(ino *inode) vfs.FileInfo {
 		ID:             ino.id,
 		Attributes:     vfs.Attr(ino.attrs),
 		Links:          1,
-		CreationTime:   time.Unix(0, ino.times[tCreation]),
-		LastAccessTime: time.Unix(0, ino.times[tAccess]),
-		LastWriteTime:  time.Unix(0, ino.times[tWrite]),
-		ChangeTime:     time.Unix(0, ino.times[tChange]),
+		CreationTime:   stampTime(ino.times[tCreation]),
+		LastAccessTime: stampTime(ino.times[tAccess]),
+		LastWriteTime:  stampTime(ino.times[tWrite]),
+		ChangeTime:     stampTime(ino.times[tChange]),
 	}
 	if ino.dir {
 		fi.Attributes |= vfs.AttrDirectory

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"path/filepath"
 	"testing"
 	"time"
@@ -165,5 +166,42 @@ func TestFencing(t *testing.T) {
 	v.Close()
 	if _, err := OpenPath(path, MountOptions{Epoch: 6}); !errors.Is(err, ErrFenced) {
 		t.Fatalf("mount after takeover with epoch 6: %v", err)
+	}
+}
+
+// TestTimesKeepNTRange: times SMB clients can set (1601 to 30828, 100 ns) come back as set,
+// after a remount too; Unix nanoseconds (format 1) wrapped past 2262.
+func TestTimesKeepNTRange(t *testing.T) {
+	path := newDevicePath(t, 64<<20, FormatOptions{})
+	v := mountPath(t, path)
+	f := mustOpen(t, v, "old-and-new.txt", createReq())
+	created := time.Date(1601, 1, 1, 0, 0, 0, 100, time.UTC)
+	written := time.Unix(15032385535, 123456700).UTC() // year 2446
+	changed := time.Date(30000, 12, 31, 23, 59, 59, 0, time.UTC)
+	if err := f.SetInfo(vfs.SetInfo{CreationTime: &created, LastWriteTime: &written, ChangeTime: &changed}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string, fi vfs.FileInfo) {
+		t.Helper()
+		if !fi.CreationTime.Equal(created) || !fi.LastWriteTime.Equal(written) || !fi.ChangeTime.Equal(changed) {
+			t.Fatalf("%s: times %v, %v, %v; want %v, %v, %v", when, fi.CreationTime, fi.LastWriteTime, fi.ChangeTime, created, written, changed)
+		}
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("before remount", fi)
+	f.Close()
+	v.Close()
+	v2 := mountPath(t, path)
+	defer v2.Close()
+	g := mustOpen(t, v2, "old-and-new.txt", vfs.OpenRequest{Disposition: vfs.OpenExisting})
+	if fi, err = g.Stat(); err != nil {
+		t.Fatal(err)
+	}
+	check("after remount", fi)
+	if s := stamp(time.Unix(1<<62, 0)); s != math.MaxInt64 {
+		t.Fatalf("stamp of a time past an int64 of NT time: %d, want the maximum", s)
 	}
 }
