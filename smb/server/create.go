@@ -205,15 +205,19 @@ func handleCreate(r *request) error {
 	}
 	o.sess = r.sess
 	lr, err := leaseForCreate(r, &req, fi.IsDir())
+	if err == nil && fi.IsDir() {
+		err = checkDirLeaseKey(r, &req, sh, openKey(fi.ID, name))
+	}
 	if err != nil {
 		o.file.Close()
 		return err
 	}
 	oreq := vfs.OplockRequest{
-		Want:        want,
-		BreakToNone: vfs.Disposition(req.CreateDisposition) == vfs.Overwrite || vfs.Disposition(req.CreateDisposition) == vfs.OverwriteIf || vfs.Disposition(req.CreateDisposition) == vfs.Supersede,
-		OnBreak:     o.oplockBreaker(),
-		OnWait:      func() { r.goAsync() },
+		Want:          want,
+		BreakToNone:   vfs.Disposition(req.CreateDisposition) == vfs.Overwrite || vfs.Disposition(req.CreateDisposition) == vfs.OverwriteIf || vfs.Disposition(req.CreateDisposition) == vfs.Supersede,
+		DeleteOnClose: deleteOnClose,
+		OnBreak:       o.oplockBreaker(),
+		OnWait:        func() { r.goAsync() },
 	}
 	if lr != nil {
 		oreq.Lease = lr.vfsRequest(o)

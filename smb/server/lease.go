@@ -43,14 +43,14 @@ func (o *open) sendBreak(body func([]byte) []byte) {
 }
 
 // leaseBreaker returns the callback the open table calls when the lease o carries breaks.
-func (o *open) leaseBreaker(v2 bool) vfs.LeaseBreakFunc {
+func (o *open) leaseBreaker() vfs.LeaseBreakFunc {
 	return func(b vfs.LeaseBreak) {
 		n := wire.LeaseBreakNotification{
 			LeaseKey:          wire.GUID(b.Key.Key),
 			CurrentLeaseState: uint32(b.From),
 			NewLeaseState:     uint32(b.To),
 		}
-		if v2 {
+		if b.V2 {
 			n.NewEpoch = b.Epoch
 		}
 		if b.AckRequired {
@@ -75,6 +75,23 @@ func leaseForCreate(r *request, req *wire.CreateRequest, isDir bool) (*leaseRequ
 		return nil, nil
 	}
 	return parseLease(r, req)
+}
+
+// checkDirLeaseKey refuses a directory open whose lease request names a key already leasing
+// another object: directories get no lease (directory leasing is not advertised), but a key
+// still identifies one object (MS-SMB2 3.3.5.9.8; smbtorture smb2.lease.request).
+func checkDirLeaseKey(r *request, req *wire.CreateRequest, sh *shareState, id uint64) error {
+	if req.RequestedOplockLevel != wire.OplockLevelLease {
+		return nil
+	}
+	lr, err := parseLease(r, req)
+	if err != nil || lr == nil {
+		return err
+	}
+	if obj, ok := sh.opens.LeaseObject(lr.key); ok && obj != id {
+		return errInvalidParameter
+	}
+	return nil
 }
 
 // parseLease decodes the RqLs context whatever the oplock level says (a durable reconnect
@@ -102,16 +119,17 @@ func parseLease(r *request, req *wire.CreateRequest) (*leaseRequest, error) {
 
 // vfsRequest is the open table's view of the lease request.
 func (lr *leaseRequest) vfsRequest(o *open) *vfs.LeaseRequest {
-	return &vfs.LeaseRequest{Key: lr.key, Want: vfs.LeaseState(lr.State), Epoch: lr.Epoch, OnBreak: o.leaseBreaker(lr.V2)}
+	return &vfs.LeaseRequest{Key: lr.key, Want: vfs.LeaseState(lr.State), Epoch: lr.Epoch, V2: lr.V2, OnBreak: o.leaseBreaker()}
 }
 
 // responseContext is the RqLs context of the create response: the lease as granted now.
 func (lr *leaseRequest) responseContext(info vfs.LeaseInfo) wire.CreateContext {
-	resp := wire.Lease{V2: lr.V2, Key: lr.Key, State: uint32(info.State)}
+	// Answered in the lease's own version, not the request's (vfs.LeaseRequest.V2).
+	resp := wire.Lease{V2: info.V2, Key: lr.Key, State: uint32(info.State)}
 	if info.Breaking {
 		resp.Flags |= wire.LeaseFlagBreakInProgress
 	}
-	if lr.V2 {
+	if info.V2 {
 		resp.Epoch = info.Epoch
 		if lr.Flags&wire.LeaseFlagParentKeySet != 0 {
 			resp.Flags |= wire.LeaseFlagParentKeySet

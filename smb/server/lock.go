@@ -71,6 +71,9 @@ func applyLocks(r *request, o *open, req *wire.LockRequest) error {
 		}
 		ranges[i] = vfs.LockRange{Offset: el.Offset, Length: el.Length, Exclusive: el.Flags&wire.LockFlagExclusiveLock != 0}
 	}
+	// A byte-range lock revokes other opens' read caching: Level II oplocks and other keys'
+	// R leases (MS-SMB2 3.3.1.4; smbtorture smb2.lease.lock1), without waiting for them.
+	o.entry.BreakLevelII()
 	switch {
 	case wait:
 		err = locks.LockOrWait(r.cancellable(), o, ranges, func() { r.goAsync() })

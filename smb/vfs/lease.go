@@ -26,6 +26,7 @@ type LeaseBreak struct {
 	From, To    LeaseState
 	Epoch       uint16 // the lease's epoch after the break started (SMB 3 lease v2)
 	AckRequired bool   // the lease held W or H: the table waits for AckLeaseBreak
+	V2          bool   // the lease is a v2 lease: the notification carries the epoch
 }
 
 // LeaseBreakFunc sends a break to the lease's holder. It is called without the table's lock held
@@ -38,6 +39,10 @@ type LeaseRequest struct {
 	Want LeaseState
 	// Epoch is the epoch the client sent (v2 leases); a new lease starts one above it.
 	Epoch uint16
+	// V2 says the request was a v2 lease context. A lease keeps the version it was created
+	// with: later opens under its key are answered, and its breaks sent, in that version
+	// whatever they asked (Windows and Samba; smbtorture smb2.lease.v2_epoch2, v2_epoch3).
+	V2 bool
 	// OnBreak becomes the lease's break sender: the most recent open's connection is the one the
 	// client is most likely still using.
 	OnBreak LeaseBreakFunc
@@ -49,6 +54,7 @@ type LeaseInfo struct {
 	State    LeaseState
 	Epoch    uint16
 	Breaking bool
+	V2       bool // the lease was created by a v2 request (LeaseRequest.V2)
 }
 
 var (
@@ -62,6 +68,7 @@ type lease struct {
 	objID    uint64
 	state    LeaseState
 	epoch    uint16
+	v2       bool
 	opens    int // registered opens carrying the lease; it dies with the last
 	onBreak  LeaseBreakFunc
 	breaking bool          // a break awaits acknowledgment
@@ -95,7 +102,7 @@ func (t *OpenTable) startLeaseBreakLocked(l *lease, to LeaseState) func() {
 	} else {
 		l.state = to
 	}
-	b := LeaseBreak{Key: l.key, From: from, To: to, Epoch: l.epoch, AckRequired: ack}
+	b := LeaseBreak{Key: l.key, From: from, To: to, Epoch: l.epoch, AckRequired: ack, V2: l.v2}
 	send := l.onBreak
 	return func() {
 		if send != nil {
@@ -117,12 +124,17 @@ func (t *OpenTable) lowerLeaseLocked(l *lease, to LeaseState) func() {
 	return t.startLeaseBreakLocked(l, l.state&to)
 }
 
-// leaseBreaksLocked starts the lease breaks a new open of obj requires (MS-FSA 2.1.5.17 as MS-SMB2
-// 3.3.5.9 applies it to leases): another key's W always goes; H goes when the new open's share
-// mode conflicts with an open under that lease (closing the cached handle may resolve it); R and
-// H go when the new open overwrites. It returns the notifications to send and the completion
-// channel of one break the new open must wait for (nil when none is pending).
-func (t *OpenTable) leaseBreaksLocked(obj *object, access Access, share ShareMode, req *OplockRequest) (notify []func(), wait chan struct{}, waitOn *lease) {
+// leaseBreaksLocked starts the lease breaks a new open of object id requires, in the two steps
+// of MS-FSA 2.1.5.1.2 as Windows and Samba apply them to leases. While the new open's share mode
+// conflicts with an open under another key's lease, only that lease's H is broken (closing the
+// cached handle may resolve the conflict) and W stays, since no open was granted; the caller
+// waits and retries, and fails with a sharing violation if the conflict remains (smbtorture
+// smb2.lease.break_twice). Once the open can proceed, every other key's W goes; H too for a
+// delete-on-close open (the deleter needs the cached handles closed: smb2.lease.unlink); R and
+// H for an overwrite. It returns the notifications to send and the completion channel of one
+// break the new open must wait for (nil when none is pending).
+func (t *OpenTable) leaseBreaksLocked(obj *object, id uint64, access Access, share ShareMode, req *OplockRequest) (notify []func(), wait chan struct{}, waitOn *lease) {
+	shareConflict := t.checkLocked(id, access, share) != nil
 	seen := map[*lease]bool{}
 	for o := range obj.opens {
 		l := o.lease
@@ -130,12 +142,20 @@ func (t *OpenTable) leaseBreaksLocked(obj *object, access Access, share ShareMod
 			continue
 		}
 		seen[l] = true
-		to := l.state &^ LeaseWrite
-		if req.BreakToNone {
+		var to LeaseState
+		switch {
+		case shareConflict:
+			if !leaseConflicts(obj, l, access, share) {
+				continue
+			}
+			to = l.state &^ LeaseHandle
+		case req.BreakToNone:
 			to = LeaseNone
-		}
-		if to&LeaseHandle != 0 && leaseConflicts(obj, l, access, share) {
-			to &^= LeaseHandle
+		default:
+			to = l.state &^ LeaseWrite
+			if req.DeleteOnClose {
+				to &^= LeaseHandle
+			}
 		}
 		if f := t.lowerLeaseLocked(l, to); f != nil {
 			notify = append(notify, f)
@@ -186,9 +206,13 @@ func (t *OpenTable) attachLeaseLocked(obj *object, id uint64, o *Open, req *Leas
 	if l != nil && l.objID != id {
 		return ErrLeaseKeyInUse
 	}
-	want := grantableLease(req.Want)
+	asked := grantableLease(req.Want)
+	want := asked
 	for other := range obj.opens {
-		if other == o || l != nil && other.lease == l {
+		if other == o || l != nil && other.lease == l || other.lease == nil && statOpen(other.access) {
+			// Stat opens (attributes, security, synchronize only) without a lease hold no data
+			// cache and stand in no lease's way (smbtorture smb2.lease.statopen3); a stat open
+			// under another key's lease still does (statopen).
 			continue
 		}
 		want &^= LeaseWrite
@@ -198,10 +222,14 @@ func (t *OpenTable) attachLeaseLocked(obj *object, id uint64, o *Open, req *Leas
 			want &= LeaseRead
 		}
 	}
-	if l == nil {
-		l = &lease{key: req.Key, objID: id, state: want, epoch: req.Epoch + 1}
+	switch {
+	case l == nil:
+		l = &lease{key: req.Key, objID: id, state: want, epoch: req.Epoch + 1, v2: req.V2}
 		t.leases[req.Key] = l
-	} else if !l.breaking && want&l.state == l.state && want != l.state {
+	case !l.breaking && want == asked && want&l.state == l.state && want != l.state:
+		// An existing lease is upgraded only to the whole state asked for: a request for W
+		// that other opens prevent leaves it as it is, rather than adding H alone
+		// (smbtorture smb2.lease.upgrade3, break).
 		l.state = want
 		l.epoch++
 	}
@@ -275,7 +303,7 @@ func (t *OpenTable) AckLeaseBreak(key LeaseKey, state LeaseState) (LeaseInfo, er
 }
 
 func (l *lease) info() LeaseInfo {
-	return LeaseInfo{Key: l.key, State: l.state, Epoch: l.epoch, Breaking: l.breaking}
+	return LeaseInfo{Key: l.key, State: l.state, Epoch: l.epoch, Breaking: l.breaking, V2: l.v2}
 }
 
 // Lease reports the open's lease, if it has one.
@@ -297,6 +325,16 @@ func (t *OpenTable) LeaseOf(key LeaseKey) (LeaseInfo, bool) {
 		return LeaseInfo{}, false
 	}
 	return l.info(), true
+}
+
+// LeaseObject reports the object the lease of key is on, if the lease is alive.
+func (t *OpenTable) LeaseObject(key LeaseKey) (uint64, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if l := t.leases[key]; l != nil {
+		return l.objID, true
+	}
+	return 0, false
 }
 
 // breakReadLeasesLocked removes R (and with it H) from other keys' leases of obj: the object is

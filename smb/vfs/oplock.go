@@ -37,6 +37,9 @@ type OplockRequest struct {
 	// BreakToNone: this open will overwrite or supersede, so existing holders lose all caching
 	// rather than keeping Level II.
 	BreakToNone bool
+	// DeleteOnClose: this open will delete the object when it closes, so other keys' leases
+	// lose H too (lease.go, leaseBreaksLocked).
+	DeleteOnClose bool
 	// OnBreak is called when this open's oplock later breaks.
 	OnBreak BreakFunc
 	// OnWait, if set, is called (without the table's lock) just before this open starts waiting
@@ -101,9 +104,9 @@ func (t *OpenTable) OpenOplock(ctx context.Context, id uint64, access Access, sh
 // that ends it on timeout. A sharing conflict that no break can resolve fails at once.
 func (t *OpenTable) breaksForOpenLocked(id uint64, access Access, share ShareMode, req *OplockRequest) (notify []func(), wait chan struct{}, expire func(), err error) {
 	obj := t.objs[id]
-	// Attribute-only opens that do not overwrite never break oplocks or leases (MS-FSA
-	// 2.1.5.1.2.1: they do not conflict with cached data).
-	if obj == nil || !dataAccess(access) && !req.BreakToNone {
+	// Stat opens that do not overwrite never break oplocks or leases (MS-FSA 2.1.5.1.2.1:
+	// they do not conflict with cached data).
+	if obj == nil || statOpen(access) && !req.BreakToNone {
 		return nil, nil, nil, nil
 	}
 	var holder *Open
@@ -122,7 +125,7 @@ func (t *OpenTable) breaksForOpenLocked(id uint64, access Access, share ShareMod
 			return nil, nil, nil, err
 		}
 	}
-	notify, wait, l := t.leaseBreaksLocked(obj, access, share, req)
+	notify, wait, l := t.leaseBreaksLocked(obj, id, access, share, req)
 	if wait != nil {
 		return notify, wait, func() { expireLeaseBreakLocked(l, wait) }, nil
 	}
@@ -166,7 +169,9 @@ func (t *OpenTable) openLocked(id uint64, access Access, share ShareMode, req Op
 		// A lease replaces the oplock (MS-SMB2 3.3.5.9: RequestedOplockLevel 0xFF).
 	case req.Want >= OplockExclusive && len(obj.opens) == 0:
 		granted = req.Want
-	case req.Want != OplockNone:
+	case req.Want != OplockNone && !handleLeaseHeld(obj):
+		// Beside a lease with H no oplock at all is granted (Windows, Samba; smbtorture
+		// smb2.lease.oplock): the lease holder may keep its handle cached.
 		granted = OplockLevelII
 	}
 	o := &Open{table: t, id: id, access: access, share: share, oplock: granted, onBreak: req.OnBreak, locks: obj.locks}
@@ -232,4 +237,22 @@ func (o *Open) BreakLevelII() {
 	for _, f := range leaseNotify {
 		f()
 	}
+}
+
+// handleLeaseHeld reports whether any open of obj is under a lease holding H.
+func handleLeaseHeld(obj *object) bool {
+	for o := range obj.opens {
+		if o.lease != nil && o.lease.state&LeaseHandle != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// statOpen reports whether an access mask opens only for attributes, the security descriptor's
+// reading or synchronisation: such an open caches nothing, breaks no oplock or lease and stands
+// in no lease's way. EA, DAC, owner and DELETE access are not stat access (Samba's rule, which
+// smbtorture smb2.lease.statopen4 checks bit by bit).
+func statOpen(a Access) bool {
+	return a&^(AccessReadAttr|AccessWriteAttr|AccessReadControl|AccessSynchronize) == 0
 }
