@@ -228,6 +228,10 @@ func rename(r *request, o *open, ri *wire.RenameInformation) error {
 			}
 		}
 	}
+	// Other keys' leases lose H first, and the rename waits for them (vfs BreakHandleCaching).
+	if err := o.entry.BreakHandleCaching(r.cancellable(), func() { r.goAsync() }); err != nil {
+		return err
+	}
 	err = o.file.Rename(target, ri.ReplaceIfExists)
 	if errors.Is(err, vfs.ErrExists) {
 		return wire.StatusObjectNameCollision

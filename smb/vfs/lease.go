@@ -1,6 +1,10 @@
 package vfs
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"fmt"
+)
 
 // LeaseState is a set of caching rights held through a lease (MS-FSA 2.1.1.10 Oplock.State for
 // leases). The bit values are those of MS-SMB2 2.2.13.2.8 so the server needs no translation.
@@ -363,4 +367,48 @@ func (o *Open) BreakPending() bool {
 	o.table.mu.Lock()
 	defer o.table.mu.Unlock()
 	return o.breaking || o.lease != nil && o.lease.breaking
+}
+
+// BreakHandleCaching removes H from the other keys' leases of the open's object and waits until
+// none of them is breaking: a rename needs the handles clients cache under the old name closed
+// first (Samba; smbtorture smb2.lease.v2_rename, rename_wait). onWait, if set, is called once
+// before the first wait (the server's interim response).
+func (o *Open) BreakHandleCaching(ctx context.Context, onWait func()) error {
+	t := o.table
+	for {
+		var notify []func()
+		var wait chan struct{}
+		var waitOn *lease
+		t.mu.Lock()
+		if obj := t.objs[o.id]; obj != nil && !o.closed {
+			seen := map[*lease]bool{}
+			for other := range obj.opens {
+				l := other.lease
+				if l == nil || l == o.lease || seen[l] {
+					continue
+				}
+				seen[l] = true
+				if f := t.lowerLeaseLocked(l, l.state&^LeaseHandle); f != nil {
+					notify = append(notify, f)
+				}
+				if l.breaking && wait == nil {
+					wait, waitOn = l.broken, l
+				}
+			}
+		}
+		t.mu.Unlock()
+		for _, f := range notify {
+			f()
+		}
+		if wait == nil {
+			return nil
+		}
+		if onWait != nil {
+			onWait()
+			onWait = nil
+		}
+		if err := t.awaitBreak(ctx, wait, func() { expireLeaseBreakLocked(waitOn, wait) }); err != nil {
+			return fmt.Errorf("waiting for a lease break on object %d: %w", o.id, err)
+		}
+	}
 }

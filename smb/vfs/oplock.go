@@ -78,24 +78,32 @@ func (t *OpenTable) OpenOplock(ctx context.Context, id uint64, access Access, sh
 			req.OnWait()
 			req.OnWait = nil // once per open, however many holders it waits for
 		}
-		timeout := t.BreakTimeout
-		if timeout <= 0 {
-			timeout = DefaultBreakTimeout
-		}
-		timer := time.NewTimer(timeout)
-		select {
-		case <-wait:
-			timer.Stop()
-		case <-timer.C:
-			// The holder did not answer: lower its caching ourselves (MS-SMB2 3.3.6.1, 3.3.6.5).
-			t.mu.Lock()
-			expire()
-			t.mu.Unlock()
-		case <-ctx.Done():
-			timer.Stop()
-			return nil, OplockNone, fmt.Errorf("waiting for an oplock break on object %d: %w", id, ctx.Err())
+		if err := t.awaitBreak(ctx, wait, expire); err != nil {
+			return nil, OplockNone, fmt.Errorf("waiting for an oplock break on object %d: %w", id, err)
 		}
 	}
+}
+
+// awaitBreak waits for one break to complete: its acknowledgment or the holder's close, or the
+// table's break timeout, after which expire (called with the lock held) lowers the caching
+// itself (MS-SMB2 3.3.6.1, 3.3.6.5). It fails only when ctx ends first.
+func (t *OpenTable) awaitBreak(ctx context.Context, wait chan struct{}, expire func()) error {
+	timeout := t.BreakTimeout
+	if timeout <= 0 {
+		timeout = DefaultBreakTimeout
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-wait:
+	case <-timer.C:
+		t.mu.Lock()
+		expire()
+		t.mu.Unlock()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
 }
 
 // breaksForOpenLocked starts the oplock and lease breaks a new open of object id needs. It returns
