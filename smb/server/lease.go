@@ -15,6 +15,11 @@ func (o *open) sendBreak(body func([]byte) []byte) {
 	o.mu.Lock()
 	sess := o.sess
 	o.mu.Unlock()
+	o.sendBreakVia(sess, body)
+}
+
+// sendBreakVia is sendBreak through session sess (nil: the holder's connection is gone).
+func (o *open) sendBreakVia(sess *session, body func([]byte) []byte) {
 	if sess == nil {
 		if o.durable != nil {
 			// A disconnected durable holder cannot acknowledge: scavenge it now rather than make
@@ -56,8 +61,38 @@ func (o *open) leaseBreaker() vfs.LeaseBreakFunc {
 		if b.AckRequired {
 			n.Flags = wire.LeaseBreakFlagAckRequired
 		}
-		o.sendBreak(n.Append)
+		o.mu.Lock()
+		sess := o.sess
+		o.mu.Unlock()
+		if sess != nil {
+			// A lease belongs to the client, not to one open: the break goes to the client's
+			// oldest live session, whichever connection the open came through (Samba sends it
+			// on the client's first connection; smbtorture smb2.lease.v2_complex1).
+			sess = sess.conn.srv.clientSession(b.Key.Client, sess)
+		}
+		o.sendBreakVia(sess, n.Append)
 	}
+}
+
+// clientSession returns the oldest valid session established by a connection of the client
+// with this ClientGuid, or fallback when there is none.
+func (s *Server) clientSession(client [16]byte, fallback *session) *session {
+	s.mu.Lock()
+	sessions := make([]*session, 0, len(s.sessions))
+	for _, sess := range s.sessions {
+		sessions = append(sessions, sess)
+	}
+	s.mu.Unlock()
+	best := fallback
+	for _, sess := range sessions {
+		if best != nil && sess.id >= best.id || !sess.valid() {
+			continue
+		}
+		if n := sess.conn.neg.Load(); n != nil && [16]byte(n.clientGUID) == client && !sess.conn.closed.Load() {
+			best = sess
+		}
+	}
+	return best
 }
 
 // leaseRequest is a decoded RqLs create context, kept for the response.

@@ -263,11 +263,12 @@ func (t *OpenTable) detachLeaseLocked(o *Open) {
 	delete(t.leases, l.key)
 }
 
-// expireLeaseBreakLocked ends a break the holder did not acknowledge in time: the table lowers the
-// lease itself (MS-SMB2 3.3.6.5, lease break acknowledgment timer).
+// expireLeaseBreakLocked ends a break the holder did not acknowledge in time: the lease loses
+// all caching, not just what the break asked, since the client's view of it is unknown
+// (MS-SMB2 3.3.6.5, lease break acknowledgment timer; smbtorture smb2.lease.timeout).
 func expireLeaseBreakLocked(l *lease, wait chan struct{}) {
 	if l.breaking && l.broken == wait {
-		l.state = l.wantTo
+		l.state = LeaseNone
 		l.breaking = false
 		close(wait)
 	}
