@@ -103,7 +103,7 @@ var multichannelSuites = []struct {
 	floor, samba int
 }{
 	{"smb2.multichannel", 8, 8},
-	{"smb2.replay", 33, 35},
+	{"smb2.replay", 34, 35}, // 35 on 2026-12-03, once sharing violations break only H
 }
 
 // TestSmbtortureMultichannelSuites runs the whole multichannel and replay suites (about five
