@@ -185,7 +185,7 @@ var oplockSubtests = []string{
 	"exclusive1", "exclusive2", "exclusive3", "exclusive5", "exclusive6", "exclusive9",
 	"batch2", "batch3", "batch4", "batch5", "batch7", "batch10", "batch11", "batch12", "batch13",
 	"batch14", "batch15", "batch16", "batch19", "batch20", "batch21", "batch23", "batch24",
-	"batch25", "batch26", "stream1", "brl2", "levelii501", "levelii502",
+	"batch25", "batch26", "stream1", "brl2", "levelii501", "levelii502", "statopen1",
 }
 
 // lockSubtests are the smb2.lock subtests sofs passes, lock sequence replay (MS-SMB2 3.3.5.14)

@@ -246,8 +246,8 @@ func (d *durableTable) forget(o *open) {
 // break is awaiting acknowledgment is closed instead: its holder can no longer acknowledge, and
 // the opener waiting for the break proceeds now rather than at the break timeout.
 func (d *durableTable) keep(o *open) {
-	if o.entry.BreakPending() {
-		o.close()
+	if o.entry.SettleUncontendedBreak() {
+		o.close() // somebody waits for a break this holder can no longer acknowledge
 		return
 	}
 	o.mu.Lock()

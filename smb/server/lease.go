@@ -64,6 +64,15 @@ func (o *open) leaseBreaker() vfs.LeaseBreakFunc {
 		o.mu.Lock()
 		sess := o.sess
 		o.mu.Unlock()
+		if sess == nil && o.durable != nil && !b.Contended {
+			// Nobody waits for this break and the holder is disconnected: acknowledge it on
+			// the client's behalf, so the durable handle survives for its reconnect (a lock or
+			// write by another client only revokes read caching).
+			if b.AckRequired {
+				_, _ = o.tree.share.opens.AckLeaseBreak(b.Key, b.To)
+			}
+			return
+		}
 		if sess != nil {
 			// A lease belongs to the client, not to one open: the break goes to the client's
 			// oldest live session, whichever connection the open came through (Samba sends it

@@ -31,6 +31,9 @@ type LeaseBreak struct {
 	Epoch       uint16 // the lease's epoch after the break started (SMB 3 lease v2)
 	AckRequired bool   // the lease held W or H: the table waits for AckLeaseBreak
 	V2          bool   // the lease is a v2 lease: the notification carries the epoch
+	// Contended: an open or rename waits for this break. A revocation of read caching by a
+	// write or lock is not (MS-SMB2 3.3.1.4: no wait for the acknowledgment).
+	Contended bool
 }
 
 // LeaseBreakFunc sends a break to the lease's holder. It is called without the table's lock held
@@ -68,17 +71,18 @@ var (
 
 // lease is one lease of the table; every field is guarded by the table's mutex.
 type lease struct {
-	key      LeaseKey
-	objID    uint64
-	state    LeaseState
-	epoch    uint16
-	v2       bool
-	opens    int // registered opens carrying the lease; it dies with the last
-	onBreak  LeaseBreakFunc
-	breaking bool          // a break awaits acknowledgment
-	breakTo  LeaseState    // the state the client was told to break to
-	wantTo   LeaseState    // the state the table needs (lower than breakTo when a later conflict came)
-	broken   chan struct{} // closed when the break completes (ack, timeout, last close)
+	key       LeaseKey
+	objID     uint64
+	state     LeaseState
+	epoch     uint16
+	v2        bool
+	opens     int // registered opens carrying the lease; it dies with the last
+	onBreak   LeaseBreakFunc
+	breaking  bool          // a break awaits acknowledgment
+	contended bool          // an open or rename waits for the break in progress
+	breakTo   LeaseState    // the state the client was told to break to
+	wantTo    LeaseState    // the state the table needs (lower than breakTo when a later conflict came)
+	broken    chan struct{} // closed when the break completes (ack, timeout, last close)
 }
 
 // grantableLease reduces a requested state to one a lease can hold: R, RH, RW or RWH. A request
@@ -95,18 +99,18 @@ func grantableLease(want LeaseState) LeaseState {
 // 3.3.4.7: SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED), so it enters the breaking state; a
 // read-only lease is lowered at once. The returned function sends the notification and must be
 // called after the lock is released.
-func (t *OpenTable) startLeaseBreakLocked(l *lease, to LeaseState) func() {
+func (t *OpenTable) startLeaseBreakLocked(l *lease, to LeaseState, contended bool) func() {
 	from := l.state
 	l.epoch++
 	ack := from&(LeaseWrite|LeaseHandle) != 0
 	if ack {
-		l.breaking = true
+		l.breaking, l.contended = true, contended
 		l.breakTo, l.wantTo = to, to
 		l.broken = make(chan struct{})
 	} else {
 		l.state = to
 	}
-	b := LeaseBreak{Key: l.key, From: from, To: to, Epoch: l.epoch, AckRequired: ack, V2: l.v2}
+	b := LeaseBreak{Key: l.key, From: from, To: to, Epoch: l.epoch, AckRequired: ack, V2: l.v2, Contended: contended}
 	send := l.onBreak
 	return func() {
 		if send != nil {
@@ -117,15 +121,16 @@ func (t *OpenTable) startLeaseBreakLocked(l *lease, to LeaseState) func() {
 
 // lowerLeaseLocked asks l to drop to (at most) to: a break now, or, while another break is in
 // progress, a lower target that the acknowledgment will continue towards.
-func (t *OpenTable) lowerLeaseLocked(l *lease, to LeaseState) func() {
+func (t *OpenTable) lowerLeaseLocked(l *lease, to LeaseState, contended bool) func() {
 	if l.breaking {
 		l.wantTo &= to
+		l.contended = l.contended || contended
 		return nil
 	}
 	if l.state&^to == 0 {
 		return nil
 	}
-	return t.startLeaseBreakLocked(l, l.state&to)
+	return t.startLeaseBreakLocked(l, l.state&to, contended)
 }
 
 // leaseBreaksLocked starts the lease breaks a new open of object id requires, in the two steps
@@ -161,7 +166,7 @@ func (t *OpenTable) leaseBreaksLocked(obj *object, id uint64, access Access, sha
 				to &^= LeaseHandle
 			}
 		}
-		if f := t.lowerLeaseLocked(l, to); f != nil {
+		if f := t.lowerLeaseLocked(l, to, true); f != nil {
 			notify = append(notify, f)
 		}
 		if l.breaking && wait == nil {
@@ -297,7 +302,7 @@ func (t *OpenTable) AckLeaseBreak(key LeaseKey, state LeaseState) (LeaseInfo, er
 	close(l.broken)
 	var next func()
 	if l.state&^l.wantTo != 0 {
-		next = t.startLeaseBreakLocked(l, l.state&l.wantTo)
+		next = t.startLeaseBreakLocked(l, l.state&l.wantTo, true)
 	}
 	info := l.info()
 	t.mu.Unlock()
@@ -356,7 +361,7 @@ func (t *OpenTable) breakReadLeasesLocked(obj *object, writer *Open) []func() {
 		if l.state&LeaseRead == 0 && !l.breaking {
 			continue
 		}
-		if f := t.lowerLeaseLocked(l, LeaseNone); f != nil {
+		if f := t.lowerLeaseLocked(l, LeaseNone, false); f != nil {
 			notify = append(notify, f)
 		}
 	}
@@ -389,7 +394,7 @@ func (o *Open) BreakHandleCaching(ctx context.Context, onWait func()) error {
 					continue
 				}
 				seen[l] = true
-				if f := t.lowerLeaseLocked(l, l.state&^LeaseHandle); f != nil {
+				if f := t.lowerLeaseLocked(l, l.state&^LeaseHandle, true); f != nil {
 					notify = append(notify, f)
 				}
 				if l.breaking && wait == nil {
@@ -412,4 +417,18 @@ func (o *Open) BreakHandleCaching(ctx context.Context, onWait func()) error {
 			return fmt.Errorf("waiting for a lease break on object %d: %w", o.id, err)
 		}
 	}
+}
+
+// SettleUncontendedBreak is for a holder whose connection is gone: a break of the open's lease
+// that nobody waits for (a read-cache revocation) is completed as if acknowledged, so a durable
+// handle survives it. It reports whether a break somebody waits for is still pending.
+func (o *Open) SettleUncontendedBreak() (contendedPending bool) {
+	o.table.mu.Lock()
+	defer o.table.mu.Unlock()
+	if l := o.lease; l != nil && l.breaking && !l.contended {
+		l.state = l.wantTo
+		l.breaking = false
+		close(l.broken)
+	}
+	return o.breaking || o.lease != nil && o.lease.breaking
 }

@@ -112,9 +112,11 @@ func (t *OpenTable) awaitBreak(ctx context.Context, wait chan struct{}, expire f
 // that ends it on timeout. A sharing conflict that no break can resolve fails at once.
 func (t *OpenTable) breaksForOpenLocked(id uint64, access Access, share ShareMode, req *OplockRequest) (notify []func(), wait chan struct{}, expire func(), err error) {
 	obj := t.objs[id]
-	// Stat opens that do not overwrite never break oplocks or leases (MS-FSA 2.1.5.1.2.1:
-	// they do not conflict with cached data).
-	if obj == nil || statOpen(access) && !req.BreakToNone {
+	// Stat opens that do not overwrite never break leases (MS-FSA 2.1.5.1.2.1: they do not
+	// conflict with cached data); an oplock is broken by READ_CONTROL too (Windows and Samba
+	// differ here between the two: smbtorture smb2.oplock.statopen1, smb2.lease.statopen4).
+	leaseStat := statOpen(access) && !req.BreakToNone
+	if obj == nil || leaseStat && access&AccessReadControl == 0 {
 		return nil, nil, nil, nil
 	}
 	var holder *Open
@@ -133,7 +135,10 @@ func (t *OpenTable) breaksForOpenLocked(id uint64, access Access, share ShareMod
 			return nil, nil, nil, err
 		}
 	}
-	notify, wait, l := t.leaseBreaksLocked(obj, id, access, share, req)
+	var l *lease
+	if !leaseStat {
+		notify, wait, l = t.leaseBreaksLocked(obj, id, access, share, req)
+	}
 	if wait != nil {
 		return notify, wait, func() { expireLeaseBreakLocked(l, wait) }, nil
 	}
