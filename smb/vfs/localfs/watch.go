@@ -44,8 +44,8 @@ import (
 // watch per directory (fs.inotify.max_user_watches), and one more watch and descriptor for
 // the unlinked temporary file WatchSync's marks are written to. A directory created in a tree gets a
 // watch when its creation is read, and what is already in it then is reported as added. A
-// rename is reported as old/new name only when both inotify events arrive in one read; else as
-// removed and added.
+// rename is reported as old/new name when both inotify events arrive within renameHalfWait of
+// each other (they are queued together); else as removed and added.
 
 const defaultWatchQueueLen = 1024
 
@@ -345,9 +345,31 @@ func (w *watch) read(inotify *os.File) {
 			return
 		}
 		events, _ := parseInotify(buf[:n])
+		// The two halves of a rename are queued one after the other but can straddle two
+		// reads: a read that ends in IN_MOVED_FROM waits briefly (renameHalfWait) for the
+		// IN_MOVED_TO, so the rename is reported as old and new name, not removed and added.
+		for len(events) > 0 && events[len(events)-1].mask&unix.IN_MOVED_FROM != 0 {
+			if inotify.SetReadDeadline(time.Now().Add(renameHalfWait)) != nil {
+				break
+			}
+			n, err := inotify.Read(buf)
+			_ = inotify.SetReadDeadline(time.Time{})
+			if err != nil {
+				if !errors.Is(err, os.ErrDeadlineExceeded) {
+					w.handle(events)
+					return
+				}
+				break // moved out of the watch (or elsewhere unwatched): removed
+			}
+			more, _ := parseInotify(buf[:n])
+			events = append(events, more...)
+		}
 		w.handle(events)
 	}
 }
+
+// renameHalfWait bounds the wait for the second half of a rename (see watch.read).
+const renameHalfWait = 20 * time.Millisecond
 
 // inotifyEvent is one decoded struct inotify_event.
 type inotifyEvent struct {
