@@ -102,6 +102,17 @@ func grantableLease(want LeaseState) LeaseState {
 func (t *OpenTable) startLeaseBreakLocked(l *lease, to LeaseState, contended bool) func() {
 	from := l.state
 	l.epoch++
+	return t.sendLeaseBreakLocked(l, from, to, contended)
+}
+
+// continueLeaseBreakLocked starts the next step of a step-down after an acknowledgment: the
+// notification carries the epoch of the break that began it (smbtorture smb2.lease.v2_breaking3).
+func (t *OpenTable) continueLeaseBreakLocked(l *lease, to LeaseState) func() {
+	return t.sendLeaseBreakLocked(l, l.state, to, l.contended)
+}
+
+// sendLeaseBreakLocked enters the break from from to to and returns its notification.
+func (t *OpenTable) sendLeaseBreakLocked(l *lease, from, to LeaseState, contended bool) func() {
 	ack := from&(LeaseWrite|LeaseHandle) != 0
 	if ack {
 		l.breaking, l.contended = true, contended
@@ -140,8 +151,11 @@ func (t *OpenTable) lowerLeaseLocked(l *lease, to LeaseState, contended bool) fu
 // waits and retries, and fails with a sharing violation if the conflict remains (smbtorture
 // smb2.lease.break_twice). Once the open can proceed, every other key's W goes; H too for a
 // delete-on-close open (the deleter needs the cached handles closed: smb2.lease.unlink); R and
-// H for an overwrite. It returns the notifications to send and the completion channel of one
-// break the new open must wait for (nil when none is pending).
+// H for an overwrite. The open waits for a break that takes W away (cached writes must reach the
+// file first) and, once waiting, for the rest of the lease's step-down; a break of R or H alone
+// on an open that can proceed is sent without waiting (smbtorture smb2.lease.breaking3/4). It
+// returns the notifications to send and the completion channel of one break the new open must
+// wait for (nil when none is).
 func (t *OpenTable) leaseBreaksLocked(obj *object, id uint64, access Access, share ShareMode, req *OplockRequest) (notify []func(), wait chan struct{}, waitOn *lease) {
 	shareConflict := t.checkLocked(id, access, share) != nil
 	seen := map[*lease]bool{}
@@ -166,10 +180,11 @@ func (t *OpenTable) leaseBreaksLocked(obj *object, id uint64, access Access, sha
 				to &^= LeaseHandle
 			}
 		}
-		if f := t.lowerLeaseLocked(l, to, true); f != nil {
+		mustWait := shareConflict || req.waited || l.state&LeaseWrite != 0 && to&LeaseWrite == 0
+		if f := t.lowerLeaseLocked(l, to, mustWait); f != nil {
 			notify = append(notify, f)
 		}
-		if l.breaking && wait == nil {
+		if l.breaking && mustWait && wait == nil {
 			wait, waitOn = l.broken, l
 		}
 	}
@@ -300,11 +315,17 @@ func (t *OpenTable) AckLeaseBreak(key LeaseKey, state LeaseState) (LeaseInfo, er
 	l.state = state
 	l.breaking = false
 	close(l.broken)
+	info := l.info() // the state acknowledged, before any next step down starts
 	var next func()
 	if l.state&^l.wantTo != 0 {
-		next = t.startLeaseBreakLocked(l, l.state&l.wantTo, true)
+		// A lease steps down one level at a time: from H it goes to R before none, as
+		// Windows does (smbtorture smb2.lease.breaking3).
+		to := l.state & l.wantTo
+		if l.state&LeaseHandle != 0 && to&LeaseHandle == 0 && l.state&LeaseRead != 0 {
+			to = LeaseRead
+		}
+		next = t.continueLeaseBreakLocked(l, to)
 	}
-	info := l.info()
 	t.mu.Unlock()
 	if next != nil {
 		next()

@@ -47,6 +47,8 @@ type OplockRequest struct {
 	OnWait func()
 	// Lease, if set, asks for a lease instead of an oplock (lease.go).
 	Lease *LeaseRequest
+
+	waited bool // OpenOplock has waited for a break already (leaseBreaksLocked)
 }
 
 // OpenOplock registers an open like Open, first breaking any exclusive or batch oplock another
@@ -81,6 +83,7 @@ func (t *OpenTable) OpenOplock(ctx context.Context, id uint64, access Access, sh
 		if err := t.awaitBreak(ctx, wait, expire); err != nil {
 			return nil, OplockNone, fmt.Errorf("waiting for an oplock break on object %d: %w", id, err)
 		}
+		req.waited = true
 	}
 }
 
