@@ -196,3 +196,60 @@ func checkLeaseInvariants(t *rapid.T, tab *OpenTable) {
 		}
 	}
 }
+
+// TestLeaseStepsDownOneAckAtATime: an RWH holder broken by a plain open (W goes) and then by an
+// overwrite (all goes) is stepped down RWH → RH → R → none, one acknowledgment at a time, the
+// continued steps keeping the first break's epoch; both waiting opens go ahead only at the end.
+// An overwrite meeting a lease without W is not held up at all.
+func TestLeaseStepsDownOneAckAtATime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tab := NewOpenTable()
+		breaks := make(chan LeaseBreak, 4)
+		k1 := leaseKey(1, 1)
+		openLease(t, tab, 7, all, k1, rwh, func(b LeaseBreak) { breaks <- b })
+		opened := make(chan error, 2)
+		open := func(overwrite bool) {
+			_, _, err := tab.OpenOplock(context.Background(), 7, AccessReadData|AccessWriteData, all, OplockRequest{BreakToNone: overwrite})
+			opened <- err
+		}
+		go open(false)
+		synctest.Wait()
+		first := <-breaks
+		if first.From != rwh || first.To != LeaseRead|LeaseHandle || !first.AckRequired {
+			t.Fatalf("first break %+v, want RWH to RH with acknowledgment", first)
+		}
+		go open(true)
+		synctest.Wait()
+		if len(breaks) != 0 || len(opened) != 0 {
+			t.Fatalf("the overwrite started a break (%d) or an open went ahead (%d) before the acknowledgment", len(breaks), len(opened))
+		}
+		for _, step := range []struct{ acked, next LeaseState }{{LeaseRead | LeaseHandle, LeaseRead}, {LeaseRead, LeaseNone}} {
+			info, err := tab.AckLeaseBreak(k1, step.acked)
+			if err != nil || info.State != step.acked {
+				t.Fatalf("ack %v: %+v, %v", step.acked, info, err)
+			}
+			synctest.Wait()
+			b := <-breaks
+			if b.From != step.acked || b.To != step.next || b.Epoch != first.Epoch {
+				t.Fatalf("after acknowledging %v: break %+v, want %v to %v at epoch %d", step.acked, b, step.acked, step.next, first.Epoch)
+			}
+			if step.next != LeaseNone && len(opened) != 0 {
+				t.Fatalf("an open went ahead while the lease was still at %v", step.acked)
+			}
+		}
+		for range 2 {
+			if err := <-opened; err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		k2 := leaseKey(2, 2)
+		openLease(t, tab, 8, all, k2, LeaseRead|LeaseHandle, func(b LeaseBreak) { breaks <- b })
+		if _, _, err := tab.OpenOplock(context.Background(), 8, AccessReadData|AccessWriteData, all, OplockRequest{BreakToNone: true}); err != nil {
+			t.Fatal(err) // returning at all is the point: no W to wait for
+		}
+		if b := <-breaks; b.From != LeaseRead|LeaseHandle || b.To != LeaseNone || !b.AckRequired || b.Contended {
+			t.Fatalf("overwrite beside RH: break %+v, want RH to none, acknowledged, nobody waiting", b)
+		}
+	})
+}
