@@ -158,13 +158,10 @@ func (t *OpenTable) lowerLeaseLocked(l *lease, to LeaseState, contended bool) fu
 // wait for (nil when none is).
 func (t *OpenTable) leaseBreaksLocked(obj *object, id uint64, access Access, share ShareMode, req *OplockRequest) (notify []func(), wait chan struct{}, waitOn *lease) {
 	shareConflict := t.checkLocked(id, access, share) != nil
-	seen := map[*lease]bool{}
-	for o := range obj.opens {
-		l := o.lease
-		if l == nil || seen[l] || req.Lease != nil && l.key == req.Lease.Key {
+	for _, l := range otherLeasesLocked(obj, nil) {
+		if req.Lease != nil && l.key == req.Lease.Key {
 			continue
 		}
-		seen[l] = true
 		var to LeaseState
 		switch {
 		case shareConflict:
@@ -189,6 +186,19 @@ func (t *OpenTable) leaseBreaksLocked(obj *object, id uint64, access Access, sha
 		}
 	}
 	return notify, wait, waitOn
+}
+
+// otherLeasesLocked lists, once each, the leases of obj's opens other than except (nil: all).
+func otherLeasesLocked(obj *object, except *lease) []*lease {
+	var out []*lease
+	seen := map[*lease]bool{}
+	for o := range obj.opens {
+		if l := o.lease; l != nil && l != except && !seen[l] {
+			seen[l] = true
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // leaseConflicts reports whether a new open's share mode conflicts with an open under lease l.
@@ -372,13 +382,7 @@ func (t *OpenTable) LeaseObject(key LeaseKey) (uint64, bool) {
 // about to change through writer, so their read caches go stale. Nobody waits for these breaks.
 func (t *OpenTable) breakReadLeasesLocked(obj *object, writer *Open) []func() {
 	var notify []func()
-	seen := map[*lease]bool{}
-	for o := range obj.opens {
-		l := o.lease
-		if l == nil || l == writer.lease || seen[l] {
-			continue
-		}
-		seen[l] = true
+	for _, l := range otherLeasesLocked(obj, writer.lease) {
 		if l.state&LeaseRead == 0 && !l.breaking {
 			continue
 		}
@@ -387,13 +391,6 @@ func (t *OpenTable) breakReadLeasesLocked(obj *object, writer *Open) []func() {
 		}
 	}
 	return notify
-}
-
-// BreakPending reports whether the open's oplock or lease awaits a break acknowledgment.
-func (o *Open) BreakPending() bool {
-	o.table.mu.Lock()
-	defer o.table.mu.Unlock()
-	return o.breaking || o.lease != nil && o.lease.breaking
 }
 
 // BreakHandleCaching removes H from the other keys' leases of the open's object and waits until
@@ -408,13 +405,7 @@ func (o *Open) BreakHandleCaching(ctx context.Context, onWait func()) error {
 		var waitOn *lease
 		t.mu.Lock()
 		if obj := t.objs[o.id]; obj != nil && !o.closed {
-			seen := map[*lease]bool{}
-			for other := range obj.opens {
-				l := other.lease
-				if l == nil || l == o.lease || seen[l] {
-					continue
-				}
-				seen[l] = true
+			for _, l := range otherLeasesLocked(obj, o.lease) {
 				if f := t.lowerLeaseLocked(l, l.state&^LeaseHandle, true); f != nil {
 					notify = append(notify, f)
 				}
