@@ -182,10 +182,11 @@ func TestSmbtortureCore(t *testing.T) {
 // batch22a also passes but waits out the 35 s break timeout by design, so it is left to the
 // full-suite runs.
 var oplockSubtests = []string{
-	"exclusive1", "exclusive2", "exclusive3", "exclusive5", "exclusive6", "exclusive9",
-	"batch2", "batch3", "batch4", "batch5", "batch7", "batch10", "batch11", "batch12", "batch13",
-	"batch14", "batch15", "batch16", "batch19", "batch20", "batch21", "batch23", "batch24",
-	"batch25", "batch26", "stream1", "brl2", "levelii501", "levelii502", "statopen1",
+	"exclusive1", "exclusive2", "exclusive3", "exclusive4", "exclusive5", "exclusive6", "exclusive9",
+	"batch1", "batch2", "batch3", "batch4", "batch5", "batch6", "batch7", "batch8", "batch9",
+	"batch9a", "batch10", "batch11", "batch12", "batch13", "batch14", "batch15", "batch16",
+	"batch19", "batch20", "batch21", "batch23", "batch24", "batch25", "batch26", "stream1", "doc",
+	"brl1", "brl2", "brl3", "levelii500", "levelii501", "levelii502", "statopen1",
 }
 
 // lockSubtests are the smb2.lock subtests sofs passes, lock sequence replay (MS-SMB2 3.3.5.14)

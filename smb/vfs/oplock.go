@@ -122,6 +122,12 @@ func (t *OpenTable) breaksForOpenLocked(id uint64, access Access, share ShareMod
 	if obj == nil || leaseStat && access&AccessReadControl == 0 {
 		return nil, nil, nil, nil
 	}
+	if obj.deletePending {
+		// An object whose delete is pending admits no new open, so no break could help it:
+		// the open fails at once and the holders keep their caching (smbtorture
+		// smb2.oplock.doc; MS-FSA 2.1.5.1.2 checks DeletePending before the oplock breaks).
+		return nil, nil, nil, fmt.Errorf("object %d: %w", id, ErrDeletePending)
+	}
 	var holder *Open
 	for o := range obj.opens {
 		if o.oplock >= OplockExclusive {
@@ -185,9 +191,12 @@ func (t *OpenTable) openLocked(id uint64, access Access, share ShareMode, req Op
 		// A lease replaces the oplock (MS-SMB2 3.3.5.9: RequestedOplockLevel 0xFF).
 	case req.Want >= OplockExclusive && len(obj.opens) == 0:
 		granted = req.Want
-	case req.Want != OplockNone && !handleLeaseHeld(obj):
+	case req.Want != OplockNone && !handleLeaseHeld(obj) && !exclusiveHeld(obj):
 		// Beside a lease with H no oplock at all is granted (Windows, Samba; smbtorture
-		// smb2.lease.oplock): the lease holder may keep its handle cached.
+		// smb2.lease.oplock): the lease holder may keep its handle cached. Nor beside an
+		// exclusive or batch oplock that was not broken (a stat open breaks none): Level II
+		// cannot share the object with a write cache (MS-FSA 2.1.5.17.2; smbtorture
+		// smb2.oplock.exclusive4, batch8, batch9a).
 		granted = OplockLevelII
 	}
 	o := &Open{table: t, id: id, access: access, share: share, oplock: granted, onBreak: req.OnBreak, locks: obj.locks}
@@ -227,9 +236,12 @@ func (o *Open) AckBreak(level OplockLevel) error {
 	return nil
 }
 
-// BreakLevelII removes the Level II oplocks of every other open of the object: it is about to
-// change (write, set end of file), so their read caches go stale. Level II breaks need no
-// acknowledgment (MS-SMB2 3.3.4.6).
+// BreakLevelII removes the Level II oplocks of every open of the object, o's own included: it
+// is about to change (write, set end of file, byte-range lock), so their read caches go stale.
+// MS-FSA 2.1.4.12 breaks every Level II oplock, whichever open writes (smbtorture
+// smb2.oplock.batch1, brl1: "a self break to none"); R leases are different, the writer's own
+// key keeps its R (breakReadLeasesLocked). Level II breaks need no acknowledgment (MS-SMB2
+// 3.3.4.6).
 func (o *Open) BreakLevelII() {
 	t := o.table
 	var notify []BreakFunc
@@ -238,7 +250,7 @@ func (o *Open) BreakLevelII() {
 	if obj := t.objs[o.id]; obj != nil {
 		leaseNotify = t.breakReadLeasesLocked(obj, o)
 		for other := range obj.opens {
-			if other != o && other.oplock == OplockLevelII {
+			if other.oplock == OplockLevelII {
 				other.oplock = OplockNone
 				if other.onBreak != nil {
 					notify = append(notify, other.onBreak)
@@ -253,6 +265,16 @@ func (o *Open) BreakLevelII() {
 	for _, f := range leaseNotify {
 		f()
 	}
+}
+
+// exclusiveHeld reports whether any open of obj holds an exclusive or batch oplock.
+func exclusiveHeld(obj *object) bool {
+	for o := range obj.opens {
+		if o.oplock >= OplockExclusive {
+			return true
+		}
+	}
+	return false
 }
 
 // handleLeaseHeld reports whether any open of obj is under a lease holding H.

@@ -106,7 +106,8 @@ func TestHolderCloseReleasesWaiter(t *testing.T) {
 	})
 }
 
-// TestWriteBreaksLevelII: a write through one open removes the others' Level II oplocks.
+// TestWriteBreaksLevelII: a write through one open removes every Level II oplock of the
+// object, the writer's own too.
 func TestWriteBreaksLevelII(t *testing.T) {
 	tab := NewOpenTable()
 	var got []OplockLevel
@@ -116,8 +117,8 @@ func TestWriteBreaksLevelII(t *testing.T) {
 	if a.Oplock() != OplockNone || len(got) != 1 || got[0] != OplockNone {
 		t.Fatalf("holder level %d, notifications %v", a.Oplock(), got)
 	}
-	if b.Oplock() != OplockLevelII {
-		t.Fatal("the writer's own Level II was broken")
+	if b.Oplock() != OplockNone {
+		t.Fatal("the writer's own Level II was kept")
 	}
 }
 
@@ -145,5 +146,79 @@ func TestExclusiveSharingViolationWithoutBreak(t *testing.T) {
 	}
 	if broke || a.Oplock() != OplockExclusive {
 		t.Fatal("the exclusive oplock was broken by an open that could not succeed")
+	}
+}
+
+// TestStatOpenBesideBatchGetsNoOplock: an attributes-only open breaks no batch oplock, and so
+// cannot be granted Level II beside it (smbtorture smb2.oplock.batch8, exclusive4); once the
+// batch holder has been broken, later opens get Level II.
+func TestStatOpenBesideBatchGetsNoOplock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tab := NewOpenTable()
+		breaks := make(chan OplockLevel, 2)
+		a, _, _ := tab.OpenOplock(context.Background(), 1, AccessWriteAttr, all,
+			OplockRequest{Want: OplockBatch, OnBreak: func(to OplockLevel) { breaks <- to }})
+		_, lvl, err := tab.OpenOplock(context.Background(), 1, AccessReadAttr|AccessWriteAttr|AccessSynchronize, all, OplockRequest{Want: OplockBatch})
+		if err != nil || lvl != OplockNone {
+			t.Fatalf("stat open beside batch: level %d, %v; want none", lvl, err)
+		}
+		if len(breaks) != 0 || a.Oplock() != OplockBatch {
+			t.Fatalf("stat open broke the batch oplock (holder %d)", a.Oplock())
+		}
+		done := make(chan OplockLevel, 1)
+		go func() {
+			_, lvl, _ := tab.OpenOplock(context.Background(), 1, AccessReadData, all, OplockRequest{Want: OplockBatch})
+			done <- lvl
+		}()
+		if to := <-breaks; to != OplockLevelII {
+			t.Fatalf("data open broke to %d, want Level II", to)
+		}
+		if err := a.AckBreak(OplockLevelII); err != nil {
+			t.Fatal(err)
+		}
+		if lvl := <-done; lvl != OplockLevelII {
+			t.Fatalf("data open after the break: level %d, want Level II", lvl)
+		}
+	})
+}
+
+// TestWriteBreaksOwnLevelII: a write breaks every Level II oplock, the writer's own included
+// (smbtorture smb2.oplock.batch1, brl1, levelii500), and leaves other opens' batch oplocks alone.
+func TestWriteBreaksOwnLevelII(t *testing.T) {
+	tab := NewOpenTable()
+	var got []OplockLevel
+	a, lvl, _ := tab.OpenOplock(context.Background(), 1, AccessReadData|AccessWriteData, all,
+		OplockRequest{Want: OplockLevelII, OnBreak: func(to OplockLevel) { got = append(got, to) }})
+	if lvl != OplockLevelII {
+		t.Fatalf("Level II request: got %d", lvl)
+	}
+	a.BreakLevelII()
+	if a.Oplock() != OplockNone || len(got) != 1 || got[0] != OplockNone {
+		t.Fatalf("after own write: holder %d, breaks %v; want none and one break to none", a.Oplock(), got)
+	}
+	if err := a.AckBreak(OplockNone); !errors.Is(err, ErrNoBreakInProgress) {
+		t.Fatalf("ack of a Level II break: %v, want ErrNoBreakInProgress", err)
+	}
+	b, _, _ := tab.OpenOplock(context.Background(), 2, AccessReadData|AccessWriteData, all, OplockRequest{Want: OplockBatch})
+	b.BreakLevelII()
+	if b.Oplock() != OplockBatch {
+		t.Fatalf("own write broke a batch oplock to %d", b.Oplock())
+	}
+}
+
+// TestDeletePendingFailsBeforeBreaking: an open of an object whose delete is pending fails at
+// once, without breaking the holder's oplock (smbtorture smb2.oplock.doc).
+func TestDeletePendingFailsBeforeBreaking(t *testing.T) {
+	tab := NewOpenTable()
+	broke := false
+	a, _, _ := tab.OpenOplock(context.Background(), 1, AccessReadData|AccessDelete, all,
+		OplockRequest{Want: OplockBatch, OnBreak: func(OplockLevel) { broke = true }})
+	a.SetDeletePending(true)
+	_, _, err := tab.OpenOplock(context.Background(), 1, AccessReadData, all, OplockRequest{Want: OplockBatch})
+	if !errors.Is(err, ErrDeletePending) {
+		t.Fatalf("open of a delete-pending object: %v, want ErrDeletePending", err)
+	}
+	if broke || a.Oplock() != OplockBatch {
+		t.Fatalf("the holder's batch oplock broke (now %d)", a.Oplock())
 	}
 }
