@@ -73,15 +73,7 @@ func BenchmarkSMBIOPS(b *testing.B) {
 	}
 	b.Run("metadata", func(b *testing.B) {
 		phases := []string{"create", "stat", "rename", "delete"}
-		rates := make([][]float64, len(phases)) // [phase][target]
-		for i := range phases {
-			rates[i] = make([]float64, len(targets))
-		}
-		for ti, tg := range targets {
-			for pi, r := range metadataPhases(b, tg.fs, fmt.Sprintf("meta%d", b.N), b.N) {
-				rates[pi][ti] = r
-			}
-		}
+		rates := metadataPhases(b, targets, fmt.Sprintf("meta%d", b.N), b.N) // [phase][target]
 		for pi, p := range phases {
 			reportRatio(b, p+"/s", rates[pi])
 		}
@@ -184,45 +176,64 @@ func randomIO(b *testing.B, fs *smb2.Share, name string, size, ops, depth int, w
 }
 
 // metadataPhases creates (and closes), stats, renames and deletes files files in a new
-// directory dir and returns each phase's operations per second. Each step checks its result.
-func metadataPhases(b *testing.B, fs *smb2.Share, dir string, files int) []float64 {
+// directory dir on every target and returns each phase's operations per second, [phase][target].
+// As for the I/O workloads the targets take turns within each phase, a quarter of the files at a
+// time, so drift on a shared machine falls on both. Each step checks its result.
+func metadataPhases(b *testing.B, targets []benchTarget, dir string, files int) [][]float64 {
 	b.Helper()
-	if err := fs.Mkdir(dir, 0o755); err != nil {
-		b.Fatalf("mkdir %s: %v", dir, err)
+	for _, tg := range targets {
+		if err := tg.fs.Mkdir(dir, 0o755); err != nil {
+			b.Fatalf("%s: mkdir %s: %v", tg.name, dir, err)
+		}
 	}
 	name := func(i int) string { return fmt.Sprintf(`%s\f%06d`, dir, i) }
 	renamed := func(i int) string { return fmt.Sprintf(`%s\r%06d`, dir, i) }
-	rates := make([]float64, 4)
-	phase := func(p int, op func(i int) error) {
-		start := time.Now()
-		for i := 0; i < files; i++ {
-			if err := op(i); err != nil {
-				b.Fatalf("metadata phase %d, file %d: %v", p, i, err)
+	ops := []func(fs *smb2.Share, i int) error{
+		func(fs *smb2.Share, i int) error {
+			f, err := fs.Create(name(i))
+			if err != nil {
+				return err
+			}
+			return f.Close()
+		},
+		func(fs *smb2.Share, i int) error {
+			fi, err := fs.Stat(name(i))
+			if err == nil && (fi.IsDir() || fi.Size() != 0) {
+				err = fmt.Errorf("stat %s: dir=%v size=%d", name(i), fi.IsDir(), fi.Size())
+			}
+			return err
+		},
+		func(fs *smb2.Share, i int) error { return fs.Rename(name(i), renamed(i)) },
+		func(fs *smb2.Share, i int) error { return fs.Remove(renamed(i)) },
+	}
+	const rounds = 4
+	rates := make([][]float64, len(ops))
+	for p, op := range ops {
+		spent := make([]time.Duration, len(targets))
+		for r := range rounds {
+			from, to := files*r/rounds, files*(r+1)/rounds
+			for ti, tg := range targets {
+				start := time.Now()
+				for i := from; i < to; i++ {
+					if err := op(tg.fs, i); err != nil {
+						b.Fatalf("%s: metadata phase %d, file %d: %v", tg.name, p, i, err)
+					}
+				}
+				spent[ti] += time.Since(start)
 			}
 		}
-		rates[p] = float64(files) / time.Since(start).Seconds()
-	}
-	phase(0, func(i int) error {
-		f, err := fs.Create(name(i))
-		if err != nil {
-			return err
+		rates[p] = make([]float64, len(targets))
+		for ti := range targets {
+			rates[p][ti] = float64(files) / spent[ti].Seconds()
 		}
-		return f.Close()
-	})
-	phase(1, func(i int) error {
-		fi, err := fs.Stat(name(i))
-		if err == nil && (fi.IsDir() || fi.Size() != 0) {
-			err = fmt.Errorf("stat %s: dir=%v size=%d", name(i), fi.IsDir(), fi.Size())
-		}
-		return err
-	})
-	phase(2, func(i int) error { return fs.Rename(name(i), renamed(i)) })
-	phase(3, func(i int) error { return fs.Remove(renamed(i)) })
-	if left, err := fs.ReadDir(dir); err != nil || len(left) != 0 {
-		b.Fatalf("after delete %s holds %d entries (%v)", dir, len(left), err)
 	}
-	if err := fs.Remove(dir); err != nil {
-		b.Fatalf("rmdir %s: %v", dir, err)
+	for _, tg := range targets {
+		if left, err := tg.fs.ReadDir(dir); err != nil || len(left) != 0 {
+			b.Fatalf("%s: after delete %s holds %d entries (%v)", tg.name, dir, len(left), err)
+		}
+		if err := tg.fs.Remove(dir); err != nil {
+			b.Fatalf("%s: rmdir %s: %v", tg.name, dir, err)
+		}
 	}
 	return rates
 }

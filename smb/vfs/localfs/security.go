@@ -26,6 +26,16 @@ func (f *file) SecurityDescriptor() ([]byte, error) {
 	if f.fs.noXattrs.Load() {
 		return nil, fmt.Errorf("localfs: security descriptor of %q: xattrs disabled: %w", f.Name(), vfs.ErrNotFound)
 	}
+	// Most descriptors are a few hundred bytes: one read into a buffer of that size, and only
+	// a larger one asks for the size first (every open of an existing object reads it).
+	var small [1024]byte
+	n, err := unix.Fgetxattr(f.fd, sdXattrName, small[:])
+	if err == nil {
+		return append([]byte(nil), small[:n]...), nil
+	}
+	if err != unix.ERANGE {
+		return nil, f.sdError("read security descriptor", err)
+	}
 	for attempt := 0; ; attempt++ {
 		size, err := unix.Fgetxattr(f.fd, sdXattrName, nil)
 		if err != nil {
