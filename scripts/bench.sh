@@ -119,7 +119,7 @@ fi
 if [ "${SKIP_CSV_BENCH:-}" = "" ]; then
     echo
     echo "bench: csv volume share vs localfs share on $(df -T "${TMPDIR:-/tmp}" | awk 'NR==2 {print $2}'), SMB via go-smb2 (go test -bench CsvShare ./test)"
-    SOFS_BIN="$BIN" go test -count=1 -run '^$' -bench 'CsvShare' -benchtime "${CSV_BENCHTIME:-1000x}" ./test/ 2>&1 |
+    SOFS_BIN="$BIN" go test -count=1 -run '^$' -bench 'CsvShare' -benchtime "${CSV_BENCHTIME:-3000x}" ./test/ 2>&1 |
         awk '
         /^BenchmarkCsvShare\// {
             split($1, p, "/"); op = p[2]; be = p[3]; sub(/-[0-9]+$/, "", be)

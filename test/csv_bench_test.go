@@ -17,10 +17,16 @@ import (
 // the localfs share, so both sit on the same file system and device (ext4 on this machine; check
 // `df -T "$TMPDIR"`). Every operation runs on the volume, then on localfs, in the same run;
 // scripts/bench.sh pairs the results as ratios.
+//
+// The volume's file is written in full before it is formatted, as the block device or virtual
+// disk a volume lives on in production is: on a sparse file every flush of the volume would also
+// commit the host file system's allocation of the blocks it first touches, a cost no device has
+// (the sequential-write ratio reads 0.82–0.90 on a sparse file, 1.26–1.43 on a written one).
 func BenchmarkCsvShare(b *testing.B) {
 	dir := b.TempDir()
 	img := filepath.Join(dir, "vol.img")
-	sofsctl(b, "csv", "format", "--size", fmt.Sprint(int64(16)<<30), img)
+	writeDeviceFile(b, img, 4<<30)
+	sofsctl(b, "csv", "format", img)
 	local := filepath.Join(dir, "local")
 	if err := os.Mkdir(local, 0o755); err != nil {
 		b.Fatal(err)
@@ -173,5 +179,25 @@ func BenchmarkCsvShare(b *testing.B) {
 		for _, be := range backends {
 			b.Run("meta-"+m.name+"/"+be.name, func(b *testing.B) { parallel(b, be.name, m.op) })
 		}
+	}
+}
+
+// writeDeviceFile creates path as a file of size bytes, every block written (zeros) and durable:
+// a stand-in for a block device, with no host allocation left to happen under the volume.
+func writeDeviceFile(b *testing.B, path string, size int64) {
+	b.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	zeros := make([]byte, 8<<20)
+	for off := int64(0); off < size; off += int64(len(zeros)) {
+		if _, err := f.WriteAt(zeros[:min(int64(len(zeros)), size-off)], off); err != nil {
+			b.Fatalf("write device file %s: %v", path, err)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		b.Fatalf("sync device file %s: %v", path, err)
 	}
 }
