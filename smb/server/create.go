@@ -209,7 +209,7 @@ func handleCreate(r *request) error {
 		err = checkDirLeaseKey(r, &req, sh, openKey(fi.ID, name))
 	}
 	if err != nil {
-		o.file.Close()
+		undoCreate(r, o, action, name)
 		return err
 	}
 	oreq := vfs.OplockRequest{
@@ -224,7 +224,12 @@ func handleCreate(r *request) error {
 	}
 	entry, granted, err := sh.opens.OpenOplock(createWaitContext(r, dur), openKey(fi.ID, name), vfs.Access(access), vfs.ShareMode(req.ShareAccess&7), oreq)
 	if err != nil {
-		o.file.Close()
+		if errors.Is(err, vfs.ErrLeaseKeyInUse) {
+			undoCreate(r, o, action, name)
+		} else {
+			// Another client may already have opened what this create made: leave it.
+			o.file.Close()
+		}
 		return err
 	}
 	if err := linkStreamBase(entry, fi.ID, name); err != nil {
@@ -295,6 +300,19 @@ func createWaitContext(r *request, dur *durableContexts) context.Context {
 		return r.cancellable()
 	}
 	return r.cancellableFrom(r.sess.ctx)
+}
+
+// undoCreate closes an open that failed before it was registered and, when this create made
+// the object, removes it: a create that fails leaves nothing behind (a lease key already leasing
+// another object, smbtorture smb2.lease.request). Only for failures that come before any other
+// open can see the object's open state, or that no other open causes.
+func undoCreate(r *request, o *open, action vfs.OpenAction, name string) {
+	if action == vfs.Created {
+		if err := o.file.Remove(); err != nil {
+			r.c.log.Info("remove the object of a failed create", "name", name, "err", err)
+		}
+	}
+	o.file.Close()
 }
 
 func closeAndFail(r *request, o *open, err error) error {
