@@ -119,22 +119,32 @@ fi
 if [ "${SKIP_CSV_BENCH:-}" = "" ]; then
     echo
     echo "bench: csv volume share vs localfs share on $(df -T "${TMPDIR:-/tmp}" | awk 'NR==2 {print $2}'), SMB via go-smb2 (go test -bench CsvShare ./test)"
-    SOFS_BIN="$BIN" go test -count=1 -run '^$' -bench 'CsvShare' -benchtime "${CSV_BENCHTIME:-3000x}" ./test/ 2>&1 |
+    # CSV_COUNT runs of the whole benchmark: each run measures csv then localfs, so a run's
+    # ratio pairs two measurements a few seconds apart; the median of the runs' ratios is
+    # reported, which drift and one-off stalls on a shared machine move least.
+    SOFS_BIN="$BIN" go test -count="${CSV_COUNT:-3}" -run '^$' -bench 'CsvShare' -benchtime "${CSV_BENCHTIME:-1000x}" ./test/ 2>&1 |
         awk '
+        function median(list,    a, k, n, i, j, t) {
+            n = split(list, a, " ")
+            for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+            return (n % 2) ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
+        }
         /^BenchmarkCsvShare\// {
             split($1, p, "/"); op = p[2]; be = p[3]; sub(/-[0-9]+$/, "", be)
             v = ($6 == "MB/s") ? $5 : 1e9 / $3
             unit[op] = ($6 == "MB/s") ? "MB/s" : "ops/s"
-            val[op, be] = v
+            vals[op, be] = vals[op, be] " " v
+            if (be == "csv") last[op] = v
+            else if (last[op] > 0 && v > 0) ratios[op] = ratios[op] " " last[op] / v
             if (!(op in seen)) { seen[op] = 1; order[++n] = op }
             next
         }
         /^(FAIL|---|panic)/ { print; failed = 1 }
         END {
-            printf "%-22s %-6s %12s %12s %8s\n", "op", "unit", "csv", "localfs", "ratio"
+            printf "%-22s %-6s %12s %12s %8s  %s\n", "op", "unit", "csv", "localfs", "ratio", "ratios of the runs"
             for (i = 1; i <= n; i++) {
-                op = order[i]; c = val[op, "csv"]; l = val[op, "localfs"]
-                printf "%-22s %-6s %12.1f %12.1f %8.2f\n", op, unit[op], c, l, (l > 0 ? c / l : 0)
+                op = order[i]
+                printf "%-22s %-6s %12.1f %12.1f %8.2f %s\n", op, unit[op], median(vals[op, "csv"]), median(vals[op, "localfs"]), median(ratios[op]), ratios[op]
             }
             exit failed
         }'
