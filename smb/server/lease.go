@@ -44,6 +44,10 @@ func (o *open) sendBreakVia(sess *session, body func([]byte) []byte) {
 	}
 	if err := c.writeFrame(msg); err != nil {
 		c.log.Info("break notification not delivered", "file", o.id.Volatile, "err", err)
+		return
+	}
+	if len(sess.channelConns()) == 1 {
+		c.watchDelivery() // ackwatch.go
 	}
 }
 
