@@ -17,8 +17,8 @@ import (
 // smb2.oplock.batch22b blocks the holder's connection with iptables and expects the second
 // open to get a batch oplock before the break timeout.
 //
-// Only single-channel sessions are watched: on a multichannel session a silent channel is the
-// channel-failure case MS-SMB2 3.3.4.6 leaves to the other channels (channel.go).
+// Only single-channel sessions are watched: on a multichannel session a silent channel is left
+// to the session's other channels, which keep its opens (channel.go).
 
 const (
 	ackMinTimeout = 3 * time.Second
