@@ -128,13 +128,7 @@ func (t *OpenTable) breaksForOpenLocked(id uint64, access Access, share ShareMod
 		// smb2.oplock.doc; MS-FSA 2.1.5.1.2 checks DeletePending before the oplock breaks).
 		return nil, nil, nil, fmt.Errorf("object %d: %w", id, ErrDeletePending)
 	}
-	var holder *Open
-	for o := range obj.opens {
-		if o.oplock >= OplockExclusive {
-			holder = o
-			break
-		}
-	}
+	holder := exclusiveHolder(obj)
 	// An exclusive (non-batch) holder is checked for sharing conflicts first: its break could not
 	// resolve one, so the new open fails without a break. A batch holder is broken first,
 	// because closing its cached handle may remove the conflict; leases with H likewise.
@@ -191,7 +185,7 @@ func (t *OpenTable) openLocked(id uint64, access Access, share ShareMode, req Op
 		// A lease replaces the oplock (MS-SMB2 3.3.5.9: RequestedOplockLevel 0xFF).
 	case req.Want >= OplockExclusive && len(obj.opens) == 0:
 		granted = req.Want
-	case req.Want != OplockNone && !handleLeaseHeld(obj) && !exclusiveHeld(obj):
+	case req.Want != OplockNone && !handleLeaseHeld(obj) && exclusiveHolder(obj) == nil:
 		// Beside a lease with H no oplock at all is granted (Windows, Samba; smbtorture
 		// smb2.lease.oplock): the lease holder may keep its handle cached. Nor beside an
 		// exclusive or batch oplock that was not broken (a stat open breaks none): Level II
@@ -267,14 +261,15 @@ func (o *Open) BreakLevelII() {
 	}
 }
 
-// exclusiveHeld reports whether any open of obj holds an exclusive or batch oplock.
-func exclusiveHeld(obj *object) bool {
+// exclusiveHolder returns the open of obj holding an exclusive or batch oplock (there is at most
+// one), or nil.
+func exclusiveHolder(obj *object) *Open {
 	for o := range obj.opens {
 		if o.oplock >= OplockExclusive {
-			return true
+			return o
 		}
 	}
-	return false
+	return nil
 }
 
 // handleLeaseHeld reports whether any open of obj is under a lease holding H.
