@@ -83,10 +83,12 @@ type Stats struct {
 	RecomputedSums     int64 // checksum blocks rebuilt from data because no copy had a valid one
 	ForegroundOps      int64 // virtual disk reads and writes started
 	RepairYields       int64 // times a repair worker paused a region copy for foreground I/O
+	ReadAheadRegions   int64 // regions read ahead for sequential readers
+	ReadAheadHits      int64 // region reads served from read-ahead
 }
 
 type poolStats struct {
-	mismatches, healed, readErrors, resyncRegions, resyncBytes, recomputed, repairYields atomic.Int64
+	mismatches, healed, readErrors, resyncRegions, resyncBytes, recomputed, repairYields, raRegions, raHits atomic.Int64
 }
 
 // poolDisk is one opened member disk.
@@ -581,6 +583,7 @@ func (p *Pool) Stats() Stats {
 		ReadErrors: p.stats.readErrors.Load(), ResyncRegions: p.stats.resyncRegions.Load(),
 		ResyncBytes: p.stats.resyncBytes.Load(), RecomputedSums: p.stats.recomputed.Load(),
 		ForegroundOps: int64(p.fg.ops.Load()), RepairYields: p.stats.repairYields.Load(),
+		ReadAheadRegions: p.stats.raRegions.Load(), ReadAheadHits: p.stats.raHits.Load(),
 	}
 }
 
@@ -618,6 +621,15 @@ func (p *Pool) usageLocked() []int64 {
 
 // Close flushes every virtual disk and closes the devices.
 func (p *Pool) Close() error {
+	p.mu.Lock()
+	vdisks := make([]*VirtualDisk, 0, len(p.vdisks))
+	for _, v := range p.vdisks {
+		vdisks = append(vdisks, v)
+	}
+	p.mu.Unlock()
+	for _, v := range vdisks {
+		v.closeReadAhead()
+	}
 	var err error
 	if !p.readOnly {
 		// The second flush clears the log bits of every region the first made durable, so a clean
@@ -832,9 +844,18 @@ func (p *Pool) VirtualDisks() []string {
 // using it.
 func (p *Pool) DeleteVirtualDisk(name string) error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	v := p.vdisks[name]
+	p.mu.Unlock()
 	if v == nil {
+		return fmt.Errorf("delete virtual disk %q: not found", name)
+	}
+	// No prefetch may read (or heal) the extents once they are free for another virtual disk. A
+	// prefetch can take p.mu (a disk failing), so this waits before taking it.
+	wasOff := v.ra.disabled.Load()
+	v.closeReadAhead()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.vdisks[name] != v {
 		return fmt.Errorf("delete virtual disk %q: not found", name)
 	}
 	old := p.meta.VDisks
@@ -847,6 +868,7 @@ func (p *Pool) DeleteVirtualDisk(name string) error {
 	p.meta.VDisks = keep
 	if err := p.commitLocked(); err != nil {
 		p.meta.VDisks = old
+		v.ra.disabled.Store(wasOff)
 		return fmt.Errorf("delete virtual disk %q: %w", name, err)
 	}
 	for _, s := range v.rec.Slabs {
