@@ -102,17 +102,22 @@ func (c *rawClient) readLoop() {
 
 // send writes one request and returns the channel its response arrives on.
 func (c *rawClient) send(cmd wire.Command, flags wire.HeaderFlags, body func([]byte) []byte) chan []byte {
+	return c.sendCharged(cmd, flags, 1, body)
+}
+
+// sendCharged sends a request with the given credit charge; it uses that many message ids.
+func (c *rawClient) sendCharged(cmd wire.Command, flags wire.HeaderFlags, charge uint16, body func([]byte) []byte) chan []byte {
 	msg := make([]byte, wire.HeaderSize, 512)
 	h := wire.Header(msg)
 	h.Init(cmd)
 	c.mu.Lock()
 	mid := c.nextMID
-	c.nextMID++
+	c.nextMID += uint64(max(charge, 1))
 	ch := make(chan []byte, 1)
 	c.pending[mid] = ch
 	c.mu.Unlock()
 	h.SetMessageID(mid)
-	h.SetCreditCharge(1)
+	h.SetCreditCharge(charge)
 	h.SetCredits(64)
 	h.SetFlags(flags)
 	h.SetSessionID(c.sessionID)

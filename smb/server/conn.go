@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/sofs-dev/sofs/smb/crypto"
@@ -79,6 +80,13 @@ type conn struct {
 	// earlyCancels remembers CANCELs that arrived before their request registered (frames are
 	// handled concurrently, so a client's immediate CANCEL can overtake its request).
 	earlyCancels []uint64
+
+	// Pipes that WRITE data is spliced into (recvfile.go), and the socket it comes from.
+	pipeMu      sync.Mutex
+	pipes       []*recvPipe // empty, for later WRITEs
+	pipesClosed bool
+	rawConn     syscall.RawConn
+	noSplice    bool
 }
 
 // maxEarlyCancels bounds the early-cancel memory; older entries are forgotten.
@@ -146,8 +154,36 @@ func (c *conn) serve() {
 			c.log.Warn("dropping connection: bad frame", "type", hdr[0], "length", n, "limit", limit)
 			return
 		}
+		// A large plain WRITE is read up to its data, which goes into a pipe for the handler
+		// to splice into the file (recvfile.go).
+		dataLen, plainWrite := 0, false
+		if c.authenticated.Load() && n >= wire.WriteHeadSize+recvFileMin {
+			if head, err := rd.Peek(wire.WriteHeadSize); err == nil {
+				dataLen, plainWrite = wire.WritePayloadLen(head, n)
+			}
+		}
+		var payload *writePayload
 		frame := getBuf(n)[:n]
-		if _, err := io.ReadFull(rd, frame); err != nil {
+		if plainWrite {
+			if _, err := io.ReadFull(rd, frame[:wire.WriteHeadSize]); err != nil {
+				putBuf(frame)
+				c.logEnd(err)
+				return
+			}
+			p, spliced, err := c.receivePayload(rd, dataLen)
+			if err != nil {
+				putBuf(frame)
+				c.logEnd(err)
+				return
+			}
+			if spliced {
+				payload, frame = p, frame[:wire.WriteHeadSize]
+			} else if _, err := io.ReadFull(rd, frame[wire.WriteHeadSize:]); err != nil {
+				putBuf(frame)
+				c.logEnd(err)
+				return
+			}
+		} else if _, err := io.ReadFull(rd, frame); err != nil {
 			putBuf(frame)
 			c.logEnd(err)
 			return
@@ -161,6 +197,9 @@ func (c *conn) serve() {
 			release := func() { once.Do(func() { close(turn) }) }
 			defer release()
 			defer func() { putBuf(frame); <-c.slots; inflight.Done() }()
+			if payload != nil {
+				defer payload.discard() // a request refused before its data was needed
+			}
 			defer func() {
 				// A bug in a handler must not take every other client down with it: log it
 				// loudly (tests fail on it) and drop only this connection.
@@ -170,7 +209,7 @@ func (c *conn) serve() {
 				}
 			}()
 			<-after // every earlier frame is past its ordering point
-			if err := c.handleFrame(frame, release); err != nil {
+			if err := c.handleFrame(frame, payload, release); err != nil {
 				c.log.Debug("closing connection", "reason", err)
 				c.close()
 			}
@@ -200,6 +239,7 @@ func (c *conn) close() {
 // teardown releases everything the connection held: sessions, trees, opens.
 func (c *conn) teardown() {
 	c.close()
+	c.closePipes()
 	c.mu.Lock()
 	sessions := make([]*session, 0, len(c.sessions))
 	for _, s := range c.sessions {
@@ -243,7 +283,13 @@ func (c *conn) writeFrameLocked(n int, parts ...[]byte) error {
 
 // handleFrame runs one frame through the pipeline. release lets the next frame start (see
 // serve); it may be called more than once.
-func (c *conn) handleFrame(frame []byte, release func()) error {
+//
+// payload is the data of a plain WRITE still in the socket (frame then holds only its head), or
+// nil.
+func (c *conn) handleFrame(frame []byte, payload *writePayload, release func()) error {
+	if payload != nil {
+		return c.handleChainPayload(frame, nil, release, payload)
+	}
 	switch {
 	case bytes.HasPrefix(frame, []byte("\xffSMB")):
 		release()
@@ -251,7 +297,7 @@ func (c *conn) handleFrame(frame []byte, release func()) error {
 	case bytes.HasPrefix(frame, []byte("\xfdSMB")):
 		return c.handleEncrypted(frame, release)
 	case bytes.HasPrefix(frame, []byte("\xfeSMB")):
-		return c.handleChain(frame, nil, release)
+		return c.handleChainPayload(frame, nil, release, nil)
 	default:
 		// Includes compressed frames (0xFC): we never negotiate compression.
 		return errDropConnection
@@ -305,6 +351,8 @@ type request struct {
 	after func(resp []byte)
 	// sendfile is READ data left in the file, to follow resp on the wire (sendfile.go).
 	sendfile *fileSend
+	// payload is a WRITE's data still in the connection (recvfile.go).
+	payload *writePayload
 
 	chain   *chain // the chain this request arrived in
 	last    bool   // last request of its chain (only the last may go async)
@@ -339,6 +387,12 @@ func (ch *chain) releaseOrder() {
 // handleChain processes a chain of compounded messages and sends their responses as one frame.
 // encSess is the session whose key decrypted the frame, or nil.
 func (c *conn) handleChain(buf []byte, encSess *session, release func()) error {
+	return c.handleChainPayload(buf, encSess, release, nil)
+}
+
+// handleChainPayload is handleChain for a chain whose one WRITE has its data still in the
+// connection (payload, or nil for an ordinary chain).
+func (c *conn) handleChainPayload(buf []byte, encSess *session, release func(), payload *writePayload) error {
 	ch := &chain{encSess: encSess}
 	// Only a chain that starts with CHANGE_NOTIFY holds the next frame back, and only until
 	// the notify is queued: nothing before that point waits for another frame.
@@ -353,7 +407,7 @@ func (c *conn) handleChain(buf []byte, encSess *session, release func()) error {
 		if err != nil {
 			return errDropConnection
 		}
-		r := &request{c: c, msg: msg, hdr: wire.Header(msg), encrypted: encSess != nil, chain: ch, last: len(next) == 0}
+		r := &request{c: c, msg: msg, hdr: wire.Header(msg), encrypted: encSess != nil, chain: ch, last: len(next) == 0, payload: payload}
 		err = c.process(r, prev)
 		c.forgetPending(r)
 		if err != nil {

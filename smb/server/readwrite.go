@@ -94,13 +94,23 @@ func handleRead(r *request) error {
 // handleWrite implements MS-SMB2 3.3.5.13.
 func handleWrite(r *request) error {
 	var req wire.WriteRequest
-	if err := req.Decode(r.msg); err != nil {
+	dataLen := 0
+	if p := r.payload; p != nil {
+		// The data is still in the connection (recvfile.go); everything is checked first.
+		if err := req.DecodeHead(r.msg, p.n); err != nil {
+			return errInvalidParameter
+		}
+		dataLen = p.n
+	} else {
+		if err := req.Decode(r.msg); err != nil {
+			return errInvalidParameter
+		}
+		dataLen = len(req.Data)
+	}
+	if uint32(dataLen) > r.c.neg.Load().maxWrite {
 		return errInvalidParameter
 	}
-	if uint32(len(req.Data)) > r.c.neg.Load().maxWrite {
-		return errInvalidParameter
-	}
-	if err := r.checkCharge(uint32(len(req.Data))); err != nil {
+	if err := r.checkCharge(uint32(dataLen)); err != nil {
 		return err
 	}
 	o, err := r.lookupOpen(req.FileID)
@@ -108,6 +118,11 @@ func handleWrite(r *request) error {
 		return err
 	}
 	if o.pipe != nil {
+		if r.payload != nil {
+			if req.Data, err = r.payload.readAll(); err != nil {
+				return err
+			}
+		}
 		n, err := o.pipe.Write(req.Data)
 		if err != nil {
 			return err
@@ -130,17 +145,22 @@ func handleWrite(r *request) error {
 		}
 		off = uint64(fi.Size)
 	}
-	if off > 1<<62 || off+uint64(len(req.Data)) > 1<<62 {
+	if off > 1<<62 || off+uint64(dataLen) > 1<<62 {
 		return errInvalidParameter
 	}
-	if err := o.checkIO(off, uint64(len(req.Data)), true); err != nil {
+	if err := o.checkIO(off, uint64(dataLen), true); err != nil {
 		return err
 	}
 	o.entry.BreakLevelII()
-	if len(req.Data) > 0 {
+	if dataLen > 0 {
 		o.beforeWrite()
 	}
-	n, err := o.file.WriteAt(req.Data, int64(off))
+	var n int
+	if r.payload != nil {
+		n, err = r.payload.writeTo(o.file, int64(off))
+	} else {
+		n, err = o.file.WriteAt(req.Data, int64(off))
+	}
 	if err != nil {
 		return err
 	}

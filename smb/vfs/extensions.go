@@ -152,6 +152,16 @@ func WriteZeros(f File, off, end int64) error {
 	return nil
 }
 
+// FileReceiver is a File that can take bytes straight from a pipe with splice(2), so a plain
+// WRITE's data goes from the socket to the page cache without passing through the server's
+// memory (the receiving half of FileSender). The server uses it only for WRITEs it neither
+// verifies a signature on nor decrypts.
+type FileReceiver interface {
+	// SpliceFrom makes one splice(2) call: up to n bytes from the pipe's read end into the file
+	// at off. It returns the bytes moved.
+	SpliceFrom(pipe int, off int64, n int) (int, error)
+}
+
 // FileSender is a File that can move a byte range straight to a socket with sendfile(2), so a
 // READ's data goes from the page cache to the network without passing through the server's
 // memory. The server uses it only for responses it neither signs nor encrypts.

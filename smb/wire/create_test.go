@@ -248,6 +248,35 @@ func FuzzDecodeWriteRequest(f *testing.F) {
 	fuzzDecode[WriteRequest](f, (&WriteRequest{Data: []byte("abc")}).Append(testHeader(CmdWrite)))
 }
 
+// FuzzWritePayloadLen: the head check and DecodeHead must agree with the whole-message decoder
+// about every frame they accept.
+func FuzzWritePayloadLen(f *testing.F) {
+	f.Add((&WriteRequest{Offset: 7, Data: make([]byte, 300)}).Append(testHeader(CmdWrite)))
+	f.Add((&WriteRequest{Data: []byte("abc"), WriteChannelInfo: []byte("x")}).Append(testHeader(CmdWrite)))
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		if len(frame) < WriteHeadSize {
+			if _, ok := WritePayloadLen(frame, len(frame)); ok {
+				t.Fatal("accepted a frame shorter than a WRITE head")
+			}
+			return
+		}
+		n, ok := WritePayloadLen(frame[:WriteHeadSize], len(frame))
+		if !ok {
+			return
+		}
+		var head, whole WriteRequest
+		if err := head.DecodeHead(frame[:WriteHeadSize], n); err != nil {
+			t.Fatalf("DecodeHead refused what WritePayloadLen accepted: %v", err)
+		}
+		if err := whole.Decode(frame); err != nil {
+			t.Fatalf("Decode refused what WritePayloadLen accepted: %v", err)
+		}
+		if len(whole.Data) != n || head.Offset != whole.Offset || head.FileID != whole.FileID || head.Flags != whole.Flags {
+			t.Fatalf("head %+v and whole decode %+v (data %d, want %d) disagree", head, whole, len(whole.Data), n)
+		}
+	})
+}
+
 func FuzzDecodeWriteResponse(f *testing.F) {
 	fuzzDecode[WriteResponse](f, (&WriteResponse{Count: 3}).Append(testHeader(CmdWrite)))
 }

@@ -152,6 +152,46 @@ func (r *WriteRequest) Decode(msg []byte) error {
 	return err
 }
 
+// WriteHeadSize is how much of a frame WritePayloadLen needs: the header and the WRITE body's
+// fixed part, which is where a plain WRITE's data starts.
+const WriteHeadSize = WriteRequestDataOffset
+
+// WritePayloadLen looks at the first WriteHeadSize bytes of a frame of frameLen bytes and
+// reports whether the frame is one unsigned, unrelated SMB2 WRITE with no channel info whose
+// data starts right after the fixed part and runs to the end of the frame, and if so the data's
+// length. Such a frame's data can be received after its request has been checked, straight into
+// the file. Anything else (and anything malformed) gives ok false: the frame is then read whole
+// and goes through the ordinary decoders, which report what is wrong with it.
+func WritePayloadLen(head []byte, frameLen int) (n int, ok bool) {
+	if len(head) < WriteHeadSize || frameLen < WriteHeadSize {
+		return 0, false
+	}
+	h := Header(head)
+	if h.ProtocolID() != ProtocolIDSMB2 || h.StructureSize() != HeaderSize || h.Command() != CmdWrite ||
+		h.NextCommand() != 0 || h.IsRelated() || h.IsSigned() || h.IsResponse() {
+		return 0, false
+	}
+	b := head[HeaderSize:]
+	if le.Uint16(b) != 49 || le.Uint16(b[2:]) != WriteRequestDataOffset ||
+		le.Uint16(b[40:]) != 0 || le.Uint16(b[42:]) != 0 ||
+		uint64(le.Uint32(b[4:])) != uint64(frameLen-WriteRequestDataOffset) {
+		return 0, false
+	}
+	return frameLen - WriteRequestDataOffset, true
+}
+
+// DecodeHead decodes a WRITE request whose data has not been received: msg is the frame's first
+// WriteHeadSize bytes, accepted by WritePayloadLen with dataLen. Data stays nil.
+func (r *WriteRequest) DecodeHead(msg []byte, dataLen int) error {
+	if n, ok := WritePayloadLen(msg, len(msg)+dataLen); !ok || n != dataLen {
+		return malformed("write request: not a plain write of %d bytes", dataLen)
+	}
+	b := msg[HeaderSize:]
+	*r = WriteRequest{Offset: le.Uint64(b[8:]), FileID: getFileID(b[16:]), Channel: le.Uint32(b[32:]),
+		RemainingBytes: le.Uint32(b[36:]), Flags: le.Uint32(b[44:])}
+	return nil
+}
+
 // AppendHeaderOnly writes the WRITE request body for dataLen bytes the
 // caller appends right after (at WriteRequestDataOffset; channel info is not
 // supported on this path).

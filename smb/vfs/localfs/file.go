@@ -510,6 +510,27 @@ func (f *file) Close() error {
 	return nil
 }
 
+// SpliceFrom implements vfs.FileReceiver.
+func (f *file) SpliceFrom(pipe int, off int64, n int) (int, error) {
+	if f.closed.Load() {
+		return 0, errClosed
+	}
+	if f.isDir {
+		return 0, fmt.Errorf("localfs: write %q: %w", f.Name(), vfs.ErrIsDir)
+	}
+	for {
+		m, err := unix.Splice(pipe, nil, f.fd, &off, n, unix.SPLICE_F_MOVE)
+		switch err {
+		case nil:
+			return int(m), nil
+		case unix.EINTR:
+			continue
+		default:
+			return max(int(m), 0), f.ioError("write", err)
+		}
+	}
+}
+
 // SendFile implements vfs.FileSender.
 func (f *file) SendFile(sock int, off int64, n int) (int, error) {
 	if f.closed.Load() {
