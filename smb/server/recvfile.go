@@ -148,8 +148,8 @@ func (c *conn) spliceConn() syscall.RawConn {
 	return c.rawConn
 }
 
-// getPipe returns an empty pipe: a pooled one, or a new one as large as the kernel allows up to
-// wantPipeSize.
+// getPipe returns an empty pipe of wantPipeSize: a pooled one, or a new one; nil when the kernel
+// gives none that large.
 func (c *conn) getPipe() *recvPipe {
 	c.pipeMu.Lock()
 	if k := len(c.pipes); k > 0 {
@@ -164,11 +164,10 @@ func (c *conn) getPipe() *recvPipe {
 		return nil
 	}
 	p := &recvPipe{r: fds[0], w: fds[1]}
+	// A pipe the kernel keeps small (a user over its pipe-user-pages-soft share) would make an
+	// 8 MiB WRITE take thousands: such a WRITE is read the ordinary way instead.
 	size, err := unix.FcntlInt(uintptr(p.w), unix.F_SETPIPE_SZ, wantPipeSize)
-	if err != nil {
-		size, err = unix.FcntlInt(uintptr(p.w), unix.F_GETPIPE_SZ, 0)
-	}
-	if err != nil || size <= 0 {
+	if err != nil || size < wantPipeSize {
 		p.close()
 		return nil
 	}
