@@ -24,21 +24,25 @@ work=$(mktemp -d -p /dev/shm sofs-bench.XXXXXX)
 peer_dir=""
 # Guests with free page reporting (virtio-balloon) hand every freed 2 MiB block back to the host
 # within moments, and the next touch of it faults it back in: a put that overwrites a 1 GiB file
-# on tmpfs then takes 1-5 s on either server, run to run. Where the kernel lets us (the
-# page_reporting module's min_free_ms), pages must stay free for a minute before they are
-# reported, for the length of the run; the old value is put back at exit.
-reporting=/sys/module/page_reporting/parameters/min_free_ms
-old_reporting=""
-if [ "${BENCH_KEEP_PAGE_REPORTING:-}" = "" ] && [ -w "$reporting" ]; then
-    old_reporting=$(cat "$reporting")
-    if echo 60000 > "$reporting" 2>/dev/null; then
-        echo "bench: free page reporting held back for the run ($reporting: $old_reporting -> 60000 ms)" >&2
-    else
-        old_reporting=""
-    fi
+# on tmpfs then takes 1-5 s on either server, run to run. Where the kernel lets us (this
+# machine's page_reporting module parameters), pages must stay free for a minute, and up to
+# 16 GiB may wait, before they are reported, for the length of the run; the old values are put
+# back at exit. BENCH_KEEP_PAGE_REPORTING=1 leaves them alone.
+reporting=/sys/module/page_reporting/parameters
+saved_reporting=()
+if [ "${BENCH_KEEP_PAGE_REPORTING:-}" = "" ]; then
+    for kv in min_free_ms=60000 max_waiting_mib=16384; do
+        f="$reporting/${kv%%=*}"
+        [ -w "$f" ] || continue
+        old=$(cat "$f")
+        if echo "${kv#*=}" > "$f" 2>/dev/null; then
+            saved_reporting+=("$f=$old")
+            echo "bench: free page reporting held back for the run ($f: $old -> ${kv#*=})" >&2
+        fi
+    done
 fi
 cleanup() {
-    [ -n "$old_reporting" ] && echo "$old_reporting" > "$reporting"
+    for kv in "${saved_reporting[@]}"; do echo "${kv#*=}" > "${kv%%=*}"; done
     [ -n "${sofs_pid:-}" ] && kill "$sofs_pid" 2>/dev/null && wait "$sofs_pid" 2>/dev/null
     [ -n "$peer_dir" ] && "$SHARED/conformance/start-samba-peer.sh" stop "$peer_dir" >/dev/null 2>&1
     rm -rf "$work"
