@@ -619,15 +619,20 @@ func (p *Pool) usageLocked() []int64 {
 	return usage
 }
 
+// virtualDisks is a snapshot of the pool's virtual disks, for walks that must not hold p.mu.
+func (p *Pool) virtualDisks() []*VirtualDisk {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	vds := make([]*VirtualDisk, 0, len(p.vdisks))
+	for _, v := range p.vdisks {
+		vds = append(vds, v)
+	}
+	return vds
+}
+
 // Close flushes every virtual disk and closes the devices.
 func (p *Pool) Close() error {
-	p.mu.Lock()
-	vdisks := make([]*VirtualDisk, 0, len(p.vdisks))
-	for _, v := range p.vdisks {
-		vdisks = append(vdisks, v)
-	}
-	p.mu.Unlock()
-	for _, v := range vdisks {
+	for _, v := range p.virtualDisks() {
 		v.closeReadAhead()
 	}
 	var err error

@@ -45,6 +45,18 @@ func readExpect(t *testing.T, v *VirtualDisk, off int64, want []byte) {
 	}
 }
 
+// slowStream reads regions 0 and 1 in order with every device read slowed, so the prefetches
+// the second read starts are still reading for a while; what a test then asserts holds whichever
+// of its action and the prefetch gets to a region first (the delay is latency, not a sync).
+func slowStream(t *testing.T, v *VirtualDisk, devs []*FaultyDevice, want []byte) {
+	t.Helper()
+	readExpect(t, v, 0, want[:testRegion])
+	for _, d := range devs {
+		d.Inject(Fault{Op: OpRead, Kind: FaultDelay, Delay: 20 * time.Millisecond, Count: -1})
+	}
+	readExpect(t, v, testRegion, want[testRegion:2*testRegion])
+}
+
 func TestReadAheadServesSequentialReader(t *testing.T) {
 	p, v, _ := raDisk(t, false, 1)
 	want := pattern(1, 0, 8<<20)
@@ -102,13 +114,7 @@ func TestReadAheadDroppedByWrite(t *testing.T) {
 func TestReadAheadWriteDuringPrefetch(t *testing.T) {
 	_, v, devs := raDisk(t, false, 1)
 	want := pattern(1, 0, 8<<20)
-	readExpect(t, v, 0, want[:testRegion])
-	// Slow reads make the prefetches that the next read starts long; the assertions below hold
-	// whichever of the write and the prefetch gets to the region first.
-	for _, d := range devs {
-		d.Inject(Fault{Op: OpRead, Kind: FaultDelay, Delay: 20 * time.Millisecond, Count: -1})
-	}
-	readExpect(t, v, testRegion, want[testRegion:2*testRegion])
+	slowStream(t, v, devs, want)
 	var wg sync.WaitGroup
 	for r := int64(2); r < 4; r++ {
 		data := pattern(10+uint64(r), r*testRegion, testRegion)
@@ -162,11 +168,7 @@ func TestReadAheadDroppedByRelease(t *testing.T) {
 func TestDeleteWaitsForReadAhead(t *testing.T) {
 	p, v, devs := raDisk(t, false, 1)
 	want := pattern(1, 0, 8<<20)
-	readExpect(t, v, 0, want[:testRegion])
-	for _, d := range devs {
-		d.Inject(Fault{Op: OpRead, Kind: FaultDelay, Delay: 20 * time.Millisecond, Count: -1})
-	}
-	readExpect(t, v, testRegion, want[testRegion:2*testRegion])
+	slowStream(t, v, devs, want)
 	if err := p.DeleteVirtualDisk("ra"); err != nil {
 		t.Fatal(err)
 	}

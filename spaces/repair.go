@@ -635,13 +635,7 @@ type ScrubResult struct {
 // from a good one. It takes each region's read lock in turn, so it runs beside foreground I/O.
 func (p *Pool) Scrub(ctx context.Context) (ScrubResult, error) {
 	var res ScrubResult
-	p.mu.Lock()
-	vds := make([]*VirtualDisk, 0, len(p.vdisks))
-	for _, v := range p.vdisks {
-		vds = append(vds, v)
-	}
-	p.mu.Unlock()
-	for _, v := range vds {
+	for _, v := range p.virtualDisks() {
 		for _, s := range v.slabs {
 			if err := s.scrub(ctx, &res); err != nil {
 				return res, fmt.Errorf("scrub: %w", err)
