@@ -254,12 +254,16 @@ func (p *writePayload) writeTo(f vfs.File, off int64) (int, error) {
 			for p.fill[i] > 0 {
 				// Never more than the pipe holds: a splice from an empty pipe would wait.
 				m, err := fr.SpliceFrom(pipe.r, off+int64(written), p.fill[i])
+				if m > 0 {
+					// Counted even beside an error: the fill counts must stay exact, or the
+					// read-back below would wait for bytes that are gone.
+					written += m
+					p.fill[i] -= m
+					p.n -= m
+				}
 				if err != nil || m <= 0 {
 					break pipes
 				}
-				written += m
-				p.fill[i] -= m
-				p.n -= m
 			}
 		}
 	}
