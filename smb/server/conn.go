@@ -162,29 +162,18 @@ func (c *conn) serve() {
 				dataLen, plainWrite = wire.WritePayloadLen(head, n)
 			}
 		}
+		var frame []byte
 		var payload *writePayload
-		frame := getBuf(n)[:n]
+		var err error
 		if plainWrite {
-			if _, err := io.ReadFull(rd, frame[:wire.WriteHeadSize]); err != nil {
+			frame, payload, err = c.readPlainWrite(rd, n, dataLen)
+		} else {
+			frame = getBuf(n)[:n]
+			if _, err = io.ReadFull(rd, frame); err != nil {
 				putBuf(frame)
-				c.logEnd(err)
-				return
 			}
-			p, spliced, err := c.receivePayload(rd, dataLen)
-			if err != nil {
-				putBuf(frame)
-				c.logEnd(err)
-				return
-			}
-			if spliced {
-				payload, frame = p, frame[:wire.WriteHeadSize]
-			} else if _, err := io.ReadFull(rd, frame[wire.WriteHeadSize:]); err != nil {
-				putBuf(frame)
-				c.logEnd(err)
-				return
-			}
-		} else if _, err := io.ReadFull(rd, frame); err != nil {
-			putBuf(frame)
+		}
+		if err != nil {
 			c.logEnd(err)
 			return
 		}

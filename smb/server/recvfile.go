@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/sofs-dev/sofs/smb/vfs"
+	"github.com/sofs-dev/sofs/smb/wire"
 	"golang.org/x/sys/unix"
 )
 
@@ -53,6 +54,33 @@ type writePayload struct {
 	fill  []int // bytes in each pipe, not yet taken out
 	n     int   // sum of fill
 	once  sync.Once
+}
+
+// readPlainWrite reads a plain WRITE's frame of n bytes (wire.WritePayloadLen accepted it, with
+// dataLen bytes of data): the head, then the data into pipes (payload) when it can, or else the
+// rest of the frame. The frame returned is the head alone when there is a payload.
+func (c *conn) readPlainWrite(rd *bufio.Reader, n, dataLen int) ([]byte, *writePayload, error) {
+	head := getBuf(wire.WriteHeadSize)[:wire.WriteHeadSize]
+	if _, err := io.ReadFull(rd, head); err != nil {
+		putBuf(head)
+		return nil, nil, err
+	}
+	p, spliced, err := c.receivePayload(rd, dataLen)
+	if err != nil {
+		putBuf(head)
+		return nil, nil, err
+	}
+	if spliced {
+		return head, p, nil
+	}
+	frame := getBuf(n)[:n]
+	copy(frame, head)
+	putBuf(head)
+	if _, err := io.ReadFull(rd, frame[wire.WriteHeadSize:]); err != nil {
+		putBuf(frame)
+		return nil, nil, err
+	}
+	return frame, nil, nil
 }
 
 // receivePayload moves a WRITE's n bytes of data from the connection into pipes: first what rd
