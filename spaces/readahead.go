@@ -83,6 +83,7 @@ func (v *VirtualDisk) stopReadAhead() {
 	defer ra.mu.Unlock()
 	for _, e := range ra.entries {
 		ra.dropLocked(e)
+		ra.releaseLocked(e)
 	}
 }
 

@@ -85,8 +85,8 @@ type conn struct {
 	pipeMu      sync.Mutex
 	pipes       []*recvPipe // empty, for later WRITEs
 	pipesClosed bool
+	rawOnce     sync.Once
 	rawConn     syscall.RawConn
-	noSplice    bool
 }
 
 // maxEarlyCancels bounds the early-cancel memory; older entries are forgotten.

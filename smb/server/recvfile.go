@@ -163,16 +163,11 @@ func (c *conn) receivePayload(rd *bufio.Reader, n int) (p *writePayload, ok bool
 
 // spliceConn is the socket's raw descriptor, or nil where there is none to splice from.
 func (c *conn) spliceConn() syscall.RawConn {
-	c.pipeMu.Lock()
-	defer c.pipeMu.Unlock()
-	if c.rawConn == nil && !c.noSplice {
-		c.noSplice = true
+	c.rawOnce.Do(func() {
 		if sc, ok := c.nc.(syscall.Conn); ok {
-			if rc, err := sc.SyscallConn(); err == nil {
-				c.rawConn, c.noSplice = rc, false
-			}
+			c.rawConn, _ = sc.SyscallConn()
 		}
-	}
+	})
 	return c.rawConn
 }
 
