@@ -29,8 +29,9 @@ const (
 // header bytes 48..63 is computed with that field zeroed (MS-SMB2 3.1.4.1, 3.1.5.1).
 // Setting SMB2_FLAGS_SIGNED is the caller's job. In a compound, msg is one message
 // including its trailing padding (up to NextCommand). Implementations are safe for
-// concurrent use on different messages; the GMAC signer briefly zeroes the signature field
-// of msg while computing, so one msg must not be read by others during Verify.
+// concurrent use on different messages; the GMAC signer, on CPUs without our GHASH kernel,
+// briefly zeroes the signature field of msg while computing, so one msg must not be read by
+// others during Verify.
 type Signer interface {
 	// Sign writes the signature into msg. Messages shorter than an SMB2 header are left alone.
 	Sign(msg []byte)
@@ -96,9 +97,13 @@ func NewCMACSigner(key []byte) (Signer, error) {
 
 // gmacSigner signs with AES-128-GMAC (SMB 3.1.1 with SMB2_SIGNING_CAPABILITIES): GCM
 // with an empty plaintext and the whole message as additional data; the tag is the
-// signature. cipher.AEAD from crypto/cipher is stateless and safe for concurrent use.
+// signature. Where our GHASH kernel runs (ghash.go) it computes the tag, reading the
+// message with its signature field taken as zeros; elsewhere crypto/cipher's GCM does, on the
+// message with the field briefly zeroed. Both are stateless and safe for concurrent use.
 type gmacSigner struct {
-	aead cipher.AEAD
+	block cipher.Block
+	key   *ghashKey // nil: use aead
+	aead  cipher.AEAD
 }
 
 // NewGMACSigner signs with AES-GMAC (MS-SMB2 3.1.4.1); key is the 16-byte signing key.
@@ -111,7 +116,11 @@ func NewGMACSigner(key []byte) (Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gmac signer: %w", err)
 	}
-	return &gmacSigner{aead: aead}, nil
+	s := &gmacSigner{block: block, aead: aead}
+	if haveGHASHKernel {
+		s.key = newGHASHKey(block)
+	}
+	return s, nil
 }
 
 // gmacNonce builds the 12-byte nonce of MS-SMB2 3.1.4.1: MessageId, then a 32-bit
@@ -134,6 +143,16 @@ func gmacNonce(msg []byte) (n [12]byte) {
 
 func (s *gmacSigner) compute(msg []byte, out *[sigSize]byte) {
 	nonce := gmacNonce(msg)
+	if s.key != nil {
+		// The signature field is exactly the header's fourth 16-byte block.
+		var zero [sigSize]byte
+		g := ghash{k: s.key}
+		g.write(msg[:sigOffset])
+		g.write(zero[:])
+		g.write(msg[sigOffset+sigSize:])
+		g.sum(s.block, nonce[:], out[:])
+		return
+	}
 	var saved [sigSize]byte
 	copy(saved[:], msg[sigOffset:sigOffset+sigSize])
 	clear(msg[sigOffset : sigOffset+sigSize])
