@@ -107,16 +107,15 @@ func (k *ghashKey) updateGeneric(y *[2]uint64, p []byte) {
 	}
 }
 
-// ghash carries GHASH's running value over a message fed in pieces; every piece but the
-// last must be a multiple of 16 bytes (the SMB2 header's fields are).
+// ghash carries GHASH's running value over data fed in pieces; every piece but the last of
+// a section (the additional data, then the ciphertext) must be a multiple of 16 bytes, and
+// the last is zero-padded (SP 800-38D 6.4: A and C are each padded to whole blocks).
 type ghash struct {
 	k *ghashKey
 	y [2]uint64 // {hi, lo}
-	n uint64    // bytes so far
 }
 
 func (g *ghash) write(p []byte) {
-	g.n += uint64(len(p))
 	whole := len(p) &^ 15
 	g.k.update(&g.y, p[:whole])
 	if whole < len(p) {
@@ -126,11 +125,12 @@ func (g *ghash) write(p []byte) {
 	}
 }
 
-// sum finishes GHASH(A) of the additional data written (no ciphertext) and returns the GMAC
-// tag GHASH xor E_K(J0), J0 = nonce || 0^31 || 1 (SP 800-38D 7.1, 96-bit IV).
-func (g *ghash) sum(block cipher.Block, nonce []byte, out []byte) {
+// sum finishes GHASH with the length block (aadLen and ctLen in bytes) and returns the tag
+// GHASH xor E_K(J0), J0 = nonce || 0^31 || 1 (SP 800-38D 7.1, 96-bit IV).
+func (g *ghash) sum(block cipher.Block, nonce []byte, aadLen, ctLen int, out []byte) {
 	var lens [16]byte
-	binary.BigEndian.PutUint64(lens[:8], g.n*8)
+	binary.BigEndian.PutUint64(lens[:8], uint64(aadLen)*8)
+	binary.BigEndian.PutUint64(lens[8:], uint64(ctLen)*8)
 	g.k.update(&g.y, lens[:])
 	var j0 [16]byte
 	copy(j0[:], nonce)

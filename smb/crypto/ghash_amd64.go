@@ -23,3 +23,12 @@ func (k *ghashKey) update(y *[2]uint64, p []byte) {
 	ghashAVX512(&v, &k.tbl, &p[0], len(p)/16)
 	y[0], y[1] = v[1], v[0]
 }
+
+// haveGCMKernel reports whether ctrAVX512 can run here too (512-bit AES rounds, VAES).
+var haveGCMKernel = haveGHASHKernel && cpu.X86.HasAES && cpu.X86.HasAVX512VAES
+
+// ctrAVX512 XORs groups*256 bytes of src with the AES-CTR keystream of ctrs (sixteen counter
+// blocks, each nonce || little-endian 32-bit counter, advanced by 16 a group) into dst.
+//
+//go:noescape
+func ctrAVX512(rk *[15][16]byte, rounds int, ctrs *[16][16]byte, dst, src *byte, groups int)

@@ -33,7 +33,6 @@ func ourGMAC(t testing.TB, key, nonce, msg []byte, cuts []int, generic bool) []b
 	prev := 0
 	feed := func(p []byte) {
 		if generic {
-			g.n += uint64(len(p))
 			whole := len(p) &^ 15
 			k.updateGeneric(&g.y, p[:whole])
 			if whole < len(p) {
@@ -51,7 +50,7 @@ func ourGMAC(t testing.TB, key, nonce, msg []byte, cuts []int, generic bool) []b
 	}
 	feed(msg[prev:])
 	out := make([]byte, 16)
-	g.sum(block, nonce, out)
+	g.sum(block, nonce, len(msg), 0, out)
 	return out
 }
 

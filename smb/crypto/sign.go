@@ -150,7 +150,7 @@ func (s *gmacSigner) compute(msg []byte, out *[sigSize]byte) {
 		g.write(msg[:sigOffset])
 		g.write(zero[:])
 		g.write(msg[sigOffset+sigSize:])
-		g.sum(s.block, nonce[:], out[:])
+		g.sum(s.block, nonce[:], len(msg), 0, out[:])
 		return
 	}
 	var saved [sigSize]byte

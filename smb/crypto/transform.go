@@ -77,14 +77,14 @@ func NewTransformer(cipherID uint16, encKey, decKey []byte) (*Transformer, error
 }
 
 func newSMBAEAD(cipherID uint16, key []byte) (cipher.AEAD, error) {
+	if cipherID == CipherAES128GCM || cipherID == CipherAES256GCM {
+		return newGCM(key)
+	}
 	block, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, err
 	}
-	if cipherID == CipherAES128CCM || cipherID == CipherAES256CCM {
-		return NewCCM(block, 11, 16)
-	}
-	return cipher.NewGCM(block)
+	return NewCCM(block, 11, 16)
 }
 
 // Overhead is the number of bytes Encrypt adds to a message.
