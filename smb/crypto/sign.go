@@ -142,22 +142,30 @@ func gmacNonce(msg []byte) (n [12]byte) {
 }
 
 func (s *gmacSigner) compute(msg []byte, out *[sigSize]byte) {
-	nonce := gmacNonce(msg)
-	if s.key != nil {
-		// The signature field is exactly the header's fourth 16-byte block.
-		var zero [sigSize]byte
-		g := ghash{k: s.key}
-		g.write(msg[:sigOffset])
-		g.write(zero[:])
-		g.write(msg[sigOffset+sigSize:])
-		g.sum(s.block, nonce[:], len(msg), 0, out[:])
+	if s.key == nil {
+		s.computeAEAD(msg, out)
 		return
 	}
-	var saved [sigSize]byte
+	nonce := gmacNonce(msg)
+	// The signature field is exactly the header's fourth 16-byte block.
+	var zero [sigSize]byte
+	g := ghash{k: s.key}
+	g.write(msg[:sigOffset])
+	g.write(zero[:])
+	g.write(msg[sigOffset+sigSize:])
+	g.sum(s.block, nonce[:], len(msg), 0, out[:])
+}
+
+// computeAEAD is compute through crypto/cipher's GCM. What it hands to the interface escapes
+// to the heap, so it works on buffers of its own and the kernel path's stay on the stack.
+func (s *gmacSigner) computeAEAD(msg []byte, out *[sigSize]byte) {
+	nonce := gmacNonce(msg)
+	var saved, tag [sigSize]byte
 	copy(saved[:], msg[sigOffset:sigOffset+sigSize])
 	clear(msg[sigOffset : sigOffset+sigSize])
-	s.aead.Seal(out[:0], nonce[:], nil, msg)
+	s.aead.Seal(tag[:0], nonce[:], nil, msg)
 	copy(msg[sigOffset:], saved[:])
+	*out = tag
 }
 
 func (s *gmacSigner) Sign(msg []byte) {
